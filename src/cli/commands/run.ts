@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { ExitCode, UserError } from '../../errors.ts';
+import { loadProfile } from '../../profile/load.ts';
+import { lintProfile } from '../../lint/lint.ts';
+import { formatPlan, planRun, selectSuites } from '../../plan/plan.ts';
+import { recover } from '../../../fixtures/ledger/recover.ts';
+import { labPaths } from '../../../bootstrap/lab/paths.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export interface RunOptions {
+  profile?: string;
+  target?: string;
+  suite?: string[];
+  destructive?: boolean;
+  allowQuorumLoss?: boolean;
+  dryRun?: boolean;
+  results?: string;
+  measurements?: string;
+}
+
+export function resolveProfilePath(opts: { profile?: string; target?: string }): string {
+  if (opts.profile && opts.target) throw new UserError('give either --profile FILE or --target lab, not both');
+  if (opts.target) {
+    if (opts.target !== 'lab') throw new UserError(`unknown --target "${opts.target}": the only embedded target is "lab"; use --profile FILE for others`);
+    const path = labPaths.profile();
+    if (!existsSync(path)) throw new UserError(`the lab is not up (no ${path}): start it with \`clusterproof lab up\``, ExitCode.missingPrerequisite);
+    return path;
+  }
+  if (!opts.profile) throw new UserError('which target? give --profile FILE (e.g. profiles/seed.yaml) or --target lab');
+  return resolve(opts.profile);
+}
+
+/** Run the selected suites against a target in a vitest child process; returns its exit code. */
+export async function runSuites(opts: RunOptions): Promise<number> {
+  const profilePath = resolveProfilePath(opts);
+  const { profile } = await loadProfile(profilePath);
+  const lintErrors = lintProfile(profile).filter((f) => f.severity === 'error');
+  if (lintErrors.length) {
+    throw new UserError(
+      `the profile has ${lintErrors.length} topology error(s); fix them first (see \`clusterproof lint --profile ${profilePath}\`):\n` +
+        lintErrors.map((f) => `  ${f.path}: ${f.message}`).join('\n'),
+      ExitCode.checkFailed,
+    );
+  }
+  const permissions = { destructive: !!opts.destructive, quorumLoss: !!opts.allowQuorumLoss };
+  const plan = planRun(profile, selectSuites(opts.suite), permissions);
+  if (opts.dryRun) {
+    console.log(formatPlan(profile.metadata.name, plan));
+    return ExitCode.ok;
+  }
+  const files = plan.filter((p) => p.status === 'run').map((p) => p.suite.file);
+  for (const p of plan.filter((p) => p.status !== 'run')) console.log(`${p.status}: ${p.suite.id}: ${p.reason}`);
+  if (!files.length) {
+    console.log('no suite to run on this target');
+    return ExitCode.ok;
+  }
+  const runId = randomUUID();
+  const resultsDir = resolve(opts.results ?? join(root, 'reports', 'allure-results'));
+  mkdirSync(resultsDir, { recursive: true });
+  const env = {
+    ...process.env,
+    CLUSTERPROOF_PROFILE: profilePath,
+    CLUSTERPROOF_RUN_ID: runId,
+    CLUSTERPROOF_DESTRUCTIVE: permissions.destructive ? '1' : '0',
+    CLUSTERPROOF_ALLOW_QUORUM_LOSS: permissions.quorumLoss ? '1' : '0',
+    CLUSTERPROOF_ALLOW_REMOTE: profile.target.kind === 'lab' ? '0' : '1',
+    ALLURE_RESULTS_DIR: resultsDir,
+    ...(profile.target.kind === 'lab' ? { CLUSTERPROOF_LAB_LOG_DIR: labPaths.logs() } : {}),
+    ...(opts.measurements ? { CLUSTERPROOF_MEASUREMENTS: resolve(opts.measurements) } : {}),
+  };
+  console.log(`run ${runId}: ${files.length} suite(s) against "${profile.metadata.name}" (${profilePath})`);
+  const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'suites', ...files], {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  });
+  let interrupted = false;
+  const forward = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    child.kill(signal);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const code = await new Promise<number>((r) => child.once('exit', (c, s) => r(c ?? (s ? 128 : 1))));
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
+  // Backstop: whatever the test process managed, nothing this run broke stays broken.
+  const left = await recover({ runId, force: true });
+  if (left.undone.length) console.log(`recovered ${left.undone.length} fault(s) the run left behind: ${left.undone.map((r) => r.description).join(', ')}`);
+  for (const f of left.failed) console.error(`FAILED to undo ${f.record.description}: ${f.error} (run \`clusterproof recover\`)`);
+  if (interrupted) return ExitCode.interrupted;
+  return code === 0 ? ExitCode.ok : ExitCode.checkFailed;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('Run the property suites against a target: a profile (your homelab) or the embedded lab.')
+    .option('-p, --profile <file>', 'target profile (YAML)')
+    .option('-t, --target <name>', 'embedded target: "lab" (uses the profile `clusterproof lab up` wrote)')
+    .option('-s, --suite <id...>', 'suites or families to run, e.g. ha/etcd-quorum or ha (default: all)')
+    .option('--destructive', 'allow faults that take nodes down on a non-lab target')
+    .option('--allow-quorum-loss', 'allow taking etcd quorum away (2 of 3 control planes down) on a non-lab target')
+    .option('--dry-run', 'print the plan (suites, faults, what the guard refuses) and apply nothing')
+    .option('--results <dir>', 'Allure results directory', 'reports/allure-results')
+    .option('--measurements <file>', 'append every measured duration (JSON lines) to this file')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  clusterproof run --target lab\n  clusterproof run --profile profiles/seed.yaml --dry-run\n  clusterproof run --profile my.yaml --suite ha/vip-failover --destructive',
+    )
+    .action(async (opts: RunOptions) => {
+      process.exitCode = await runSuites(opts);
+    });
+}

@@ -1,0 +1,71 @@
+/**
+ * The suites clusterproof ships, with what each needs and the faults it applies: the source of
+ * `run --dry-run` plans and of the blast-radius check before anything runs. A project test keeps this list
+ * and the files under suites/ in step.
+ */
+import type { Capability } from '../profile/schema.ts';
+
+export interface PlannedFault {
+  action: 'power-off' | 'shutdown' | 'partition' | 'scale' | 'git-push' | 'load' | 'patch';
+  /** which node or object, in words (the choice is made at run time, e.g. "the etcd leader") */
+  target: string;
+  /** takes a node down: counts against safety.maxNodesDown and needs destructive permission */
+  nodeDown: boolean;
+  /** leaves fewer control planes than etcd quorum needs */
+  quorumLoss?: boolean;
+  undo: string;
+}
+
+export interface SuiteInfo {
+  id: string;
+  file: string;
+  title: string;
+  needs: Capability[];
+  faults: PlannedFault[];
+}
+
+const powerOff = (target: string, extra: Partial<PlannedFault> = {}): PlannedFault => ({
+  action: 'power-off',
+  target,
+  nodeDown: true,
+  undo: 'power the node back on',
+  ...extra,
+});
+
+export const CATALOGUE: SuiteInfo[] = [
+  {
+    id: 'conformance/cluster-health',
+    file: 'suites/conformance/cluster-health.test.ts',
+    title: 'nodes Ready, control-plane components healthy, etcd 3/3, API through the VIP',
+    needs: [],
+    faults: [],
+  },
+  {
+    id: 'ha/etcd-quorum',
+    file: 'suites/ha/etcd-quorum.test.ts',
+    title: 'etcd keeps quorum with one control plane down, loses it with two, and recovers every key',
+    needs: ['node-power', 'etcd-direct'],
+    faults: [
+      powerOff('the etcd leader (a control-plane node)'),
+      powerOff('an etcd follower (a control-plane node)'),
+      powerOff('a second control-plane node', { quorumLoss: true }),
+    ],
+  },
+  {
+    id: 'ha/vip-failover',
+    file: 'suites/ha/vip-failover.test.ts',
+    title: 'the API VIP moves to another control plane after a hard power-off and after a graceful shutdown',
+    needs: ['node-power', 'vip'],
+    faults: [powerOff('the VIP holder (a control-plane node)'), { action: 'shutdown', target: 'the VIP holder', nodeDown: true, undo: 'power the node back on' }],
+  },
+  {
+    id: 'ha/anti-affinity',
+    file: 'suites/ha/anti-affinity.test.ts',
+    title: 'replicas stay on distinct nodes; a worker loss is detected, tainted and evicted per tolerations',
+    needs: ['node-power'],
+    faults: [
+      { action: 'scale', target: 'the anti-affinity workload, one replica above the schedulable nodes', nodeDown: false, undo: 'scale back to the profile replicas' },
+      powerOff('a worker running a replica'),
+    ],
+  },
+];
