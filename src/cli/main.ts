@@ -5,7 +5,6 @@ import { registerRun } from './commands/run.ts';
 import { registerReport } from './commands/report.ts';
 import { registerRecover } from './commands/recover.ts';
 import { registerLab } from './commands/lab.ts';
-import { registerBootstrap } from './commands/bootstrap.ts';
 import { registerStart } from './commands/start.ts';
 
 const EXIT_CODES_HELP = `
@@ -35,7 +34,6 @@ export function buildProgram(): Command {
   registerReport(program);
   registerRecover(program);
   registerLab(program);
-  registerBootstrap(program);
   return program;
 }
 

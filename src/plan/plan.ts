@@ -25,7 +25,9 @@ export function planRun(profile: Profile, suites: SuiteInfo[], permissions: Perm
     const missing = suite.needs.filter((c) => !profile.target.capabilities.includes(c));
     const faults = suite.faults.map((f) => {
       const verdict = f.quorumLoss ? guard.mayLoseQuorum() : f.nodeDown ? guard.mayBeDestructive() : { allowed: true as const };
-      return verdict.allowed ? { ...f, verdict: 'allowed' as const } : { ...f, verdict: 'refused' as const, reason: verdict.reason };
+      return verdict.allowed
+        ? { ...f, verdict: 'allowed' as const, reason: undefined }
+        : { ...f, verdict: 'refused' as const, reason: verdict.reason };
     });
     if (missing.length) return { suite, status: 'skip', reason: `target lacks capability ${missing.join(', ')}`, faults };
     const refusedAll = faults.length > 0 && faults.filter((f) => !f.quorumLoss).every((f) => f.verdict === 'refused');

@@ -1,0 +1,312 @@
+/**
+ * One recipe per upstream component of the lab, built from the Go module proxy with an ordinary `go build`.
+ *
+ * Every recipe is a small wrapper module (`lab.local/<name>bin`): a go.mod requiring the upstream module at an
+ * exact version (plus the replace lines its own go.mod carries, which `go install` would refuse), and a tools.go
+ * importing the main packages so `go mod tidy` resolves them. Versions are stamped with -X like the upstream
+ * release builds, so each binary reports its real version. Recipes are data only: their hash keys the cache.
+ * What each build really needed is written down in docs/lab-components.md.
+ */
+
+export interface BinarySpec {
+  /** file name in the component's bin dir */
+  name: string;
+  /** main package to build */
+  pkg: string;
+}
+
+/** Runs a built binary and expects `expect` in its output: proof that it runs and reports the right version. */
+export interface VersionProbe {
+  binary: string;
+  args: string[];
+  expect: string;
+  /** the binary has no version flag: it prints the version while starting, then fails (no cluster), and that is fine */
+  anyExitCode?: boolean;
+  /** written into the component's src dir and passed where the args say `{emptyKubeconfig}` */
+  needsEmptyKubeconfig?: boolean;
+}
+
+export type PostBuildStep = 'kwok-stages';
+
+export interface ComponentRecipe {
+  /** component name, as given to `lab build --only` */
+  name: string;
+  /** upstream version; the cache is keyed by it */
+  version: string;
+  description: string;
+  /** built by a plain `lab build`; the others need `--only` or `--all` */
+  default: boolean;
+  /** the upstream module and the exact version required */
+  module: string;
+  /** wrapper go.mod before `go mod tidy` */
+  goMod: string;
+  binaries: BinarySpec[];
+  /** -tags */
+  tags: string[];
+  /** -ldflags, joined with spaces */
+  ldflags: string[];
+  /** extra environment for `go build` */
+  env: Record<string, string>;
+  /** extra names for a multi-call binary: link name -> binary name */
+  links: Record<string, string>;
+  probes: VersionProbe[];
+  postBuild: PostBuildStep[];
+}
+
+/** A fixed build date keeps builds reproducible (and go's build cache effective). */
+export const BUILD_DATE = '2026-01-01T00:00:00Z';
+/** No git checkout exists behind a module-proxy build; upstream leaves gitCommit empty in that case, we say "none". */
+export const NO_COMMIT = '0'.repeat(40);
+
+function toolsGo(binaries: BinarySpec[]): string {
+  const imports = [...new Set(binaries.map((b) => b.pkg))].map((p) => `\t_ "${p}"`).join('\n');
+  return `//go:build tools\n\npackage tools\n\nimport (\n${imports}\n)\n`;
+}
+
+export function recipeToolsGo(r: ComponentRecipe): string {
+  return toolsGo(r.binaries);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Kubernetes: k8s.io/kubernetes keeps `replace k8s.io/<staging> => ./staging/...` for its 31 staging modules and
+// requires them at v0.0.0, so `go install` refuses it: the wrapper pins every staging module to v0.<minor>.<patch>.
+
+const K8S_VERSION = 'v1.34.4';
+const K8S_STAGING = [
+  'api', 'apiextensions-apiserver', 'apimachinery', 'apiserver', 'cli-runtime', 'client-go', 'cloud-provider',
+  'cluster-bootstrap', 'code-generator', 'component-base', 'component-helpers', 'controller-manager', 'cri-api',
+  'cri-client', 'csi-translation-lib', 'dynamic-resource-allocation', 'endpointslice', 'externaljwt', 'kms',
+  'kube-aggregator', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubectl', 'kubelet', 'metrics',
+  'mount-utils', 'pod-security-admission', 'sample-apiserver', 'sample-cli-plugin', 'sample-controller',
+];
+
+function kubernetesRecipe(version: string): ComponentRecipe {
+  const [major, minor] = version.replace(/^v/, '').split('.');
+  const staging = version.replace(/^v1\./, 'v0.');
+  const goMod =
+    `module lab.local/k8sbin\n\ngo 1.24.0\n\ngodebug default=go1.24\n\nrequire k8s.io/kubernetes ${version}\n\nreplace (\n` +
+    K8S_STAGING.map((m) => `\tk8s.io/${m} => k8s.io/${m} ${staging}\n`).join('') +
+    ')\n';
+  // hack/lib/version.sh stamps both packages; the order here is the one of the first (hand) build, so go's
+  // build cache recognises its binaries as up to date.
+  const ldflags = ['-s', '-w'];
+  for (const p of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+    ldflags.push(
+      `-X ${p}.gitVersion=${version}`,
+      `-X ${p}.gitMajor=${major}`,
+      `-X ${p}.gitMinor=${minor}`,
+      `-X ${p}.gitTreeState=clean`,
+      `-X ${p}.gitCommit=${NO_COMMIT}`,
+      `-X ${p}.buildDate=${BUILD_DATE}`,
+    );
+  }
+  const cmds = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'];
+  return {
+    name: 'kubernetes',
+    version,
+    description: 'kube-apiserver, kube-controller-manager, kube-scheduler and kubectl',
+    default: true,
+    module: 'k8s.io/kubernetes',
+    goMod,
+    binaries: cmds.map((c) => ({ name: c, pkg: `k8s.io/kubernetes/cmd/${c}` })),
+    tags: ['selinux', 'notest'],
+    ldflags,
+    env: { CGO_ENABLED: '0' },
+    links: {},
+    probes: [
+      ...cmds
+        .filter((c) => c !== 'kubectl')
+        .map((c) => ({ binary: c, args: ['--version'], expect: `Kubernetes ${version}` })),
+      { binary: 'kubectl', args: ['version', '--client'], expect: `Client Version: ${version}` },
+    ],
+    postBuild: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// etcd: server/v3 and etcdctl/v3 carry `replace ... => ../api` lines, so `go install` refuses them; their require
+// blocks pin real tags, so a wrapper requiring both at the same version resolves cleanly.
+
+function etcdRecipe(version: string): ComponentRecipe {
+  const bare = version.replace(/^v/, '');
+  return {
+    name: 'etcd',
+    version,
+    description: 'etcd and etcdctl',
+    default: true,
+    module: 'go.etcd.io/etcd/server/v3',
+    goMod:
+      `module lab.local/etcdbin\n\ngo 1.26.0\n\nrequire (\n` +
+      `\tgo.etcd.io/etcd/etcdctl/v3 ${version}\n\tgo.etcd.io/etcd/server/v3 ${version}\n)\n`,
+    // the package's default binary name would be "server": each binary is built to its own name
+    binaries: [
+      { name: 'etcd', pkg: 'go.etcd.io/etcd/server/v3' },
+      { name: 'etcdctl', pkg: 'go.etcd.io/etcd/etcdctl/v3' },
+    ],
+    tags: [],
+    // the version string is a source constant (api/version); GitSHA is the only stamp
+    ldflags: ['-s', '-w', `-X go.etcd.io/etcd/api/v3/version.GitSHA=${version}`],
+    env: { CGO_ENABLED: '0' },
+    links: {},
+    probes: [
+      { binary: 'etcd', args: ['--version'], expect: `etcd Version: ${bare}` },
+      { binary: 'etcdctl', args: ['version'], expect: `etcdctl version: ${bare}` },
+    ],
+    postBuild: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// kwok: no replace lines (go install would work); built through a wrapper like the rest for one code path.
+
+function kwokRecipe(version: string): ComponentRecipe {
+  return {
+    name: 'kwok',
+    version,
+    description: 'kwok (one fake kubelet per lab node) and its stages',
+    default: true,
+    module: 'sigs.k8s.io/kwok',
+    goMod: `module lab.local/kwokbin\n\ngo 1.26.0\n\nrequire sigs.k8s.io/kwok ${version}\n`,
+    binaries: [{ name: 'kwok', pkg: 'sigs.k8s.io/kwok/cmd/kwok' }],
+    tags: [],
+    // hack/releases.sh stamps consts.Version the same way
+    ldflags: ['-s', '-w', `-X sigs.k8s.io/kwok/pkg/consts.Version=${version}`],
+    env: { CGO_ENABLED: '0' },
+    links: {},
+    probes: [{ binary: 'kwok', args: ['--version'], expect: `kwok version ${version}` }],
+    postBuild: ['kwok-stages'],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Load generator (MIT): the stand-in for k6 where no user-installed k6 exists.
+
+function vegetaRecipe(version: string): ComponentRecipe {
+  return {
+    name: 'vegeta',
+    version,
+    description: 'vegeta HTTP load generator',
+    default: false,
+    module: 'github.com/tsenart/vegeta/v12',
+    goMod: `module lab.local/vegetabin\n\ngo 1.26.0\n\nrequire github.com/tsenart/vegeta/v12 ${version}\n`,
+    binaries: [{ name: 'vegeta', pkg: 'github.com/tsenart/vegeta/v12' }],
+    tags: [],
+    ldflags: ['-s', '-w', `-X main.Version=${version}`, `-X main.Commit=${NO_COMMIT}`, `-X main.Date=${BUILD_DATE}`],
+    env: { CGO_ENABLED: '0' },
+    links: {},
+    probes: [{ binary: 'vegeta', args: ['-version'], expect: `Version: ${version}` }],
+    postBuild: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// MetalLB controller. v0.15.3 rather than v0.16.x: v0.16 fetches its own Pod by --pod-name at start and exits
+// when it is missing. The controller has no version flag: it logs its version first, then needs a cluster.
+
+function metallbRecipe(version: string): ComponentRecipe {
+  const bare = version.replace(/^v/, '');
+  return {
+    name: 'metallb',
+    version,
+    description: 'MetalLB controller',
+    default: false,
+    module: 'go.universe.tf/metallb',
+    goMod: `module lab.local/metallbbin\n\ngo 1.25.0\n\nrequire go.universe.tf/metallb ${version}\n`,
+    binaries: [{ name: 'metallb-controller', pkg: 'go.universe.tf/metallb/controller' }],
+    tags: [],
+    ldflags: [
+      '-s',
+      '-w',
+      `-X go.universe.tf/metallb/internal/version.gitCommit=${NO_COMMIT}`,
+      `-X go.universe.tf/metallb/internal/version.gitBranch=${version}`,
+    ],
+    env: { CGO_ENABLED: '0' },
+    links: {},
+    probes: [
+      {
+        binary: 'metallb-controller',
+        args: ['--kubeconfig={emptyKubeconfig}', '--namespace=metallb-system', '--webhook-mode=disabled'],
+        expect: `MetalLB controller starting version ${bare}`,
+        anyExitCode: true,
+        needsEmptyKubeconfig: true,
+      },
+    ],
+    postBuild: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ArgoCD: one multi-call binary choosing its role from argv[0]. Its go.mod replaces the staging modules (pinned at
+// v0.34.0) and a few others: the wrapper copies that replace block verbatim. v3.2.11, not v3.2.12: the v3.2.12
+// module served by the proxy does not compile (controller/cache/info.go calls settings.ValidateExternalURL, which
+// no file of that module defines); v3.2.11 has the same replace block and builds.
+
+const ARGOCD_REPLACES = [
+  'github.com/golang/protobuf => github.com/golang/protobuf v1.5.4',
+  'github.com/grpc-ecosystem/grpc-gateway => github.com/grpc-ecosystem/grpc-gateway v1.16.0',
+  'golang.org/x/tools => golang.org/x/tools v0.35.0',
+  'gopkg.in/yaml.v2 => gopkg.in/yaml.v2 v2.4.0',
+  'gopkg.in/yaml.v3 => gopkg.in/yaml.v3 v3.0.1',
+  ...[...K8S_STAGING, 'legacy-cloud-providers']
+    .sort()
+    .map((m) => `k8s.io/${m} => k8s.io/${m} v0.34.0`),
+];
+
+function argocdRecipe(version: string): ComponentRecipe {
+  const bare = version.replace(/^v/, '');
+  const P = 'github.com/argoproj/argo-cd/v3/common';
+  const roles = [
+    'argocd-server',
+    'argocd-repo-server',
+    'argocd-application-controller',
+    'argocd-applicationset-controller',
+    'argocd-commit-server',
+    'argocd-cmp-server',
+    'argocd-dex',
+    'argocd-notification',
+    'argocd-git-ask-pass',
+    'argocd-k8s-auth',
+  ];
+  return {
+    name: 'argocd',
+    version,
+    description: 'ArgoCD (one binary; server, repo-server, application-controller... as links)',
+    default: false,
+    module: 'github.com/argoproj/argo-cd/v3',
+    goMod:
+      `module lab.local/argocdbin\n\ngo 1.25.5\n\nrequire github.com/argoproj/argo-cd/v3 ${version}\n\nreplace (\n` +
+      ARGOCD_REPLACES.map((l) => `\t${l}\n`).join('') +
+      ')\n',
+    binaries: [{ name: 'argocd', pkg: 'github.com/argoproj/argo-cd/v3/cmd' }],
+    tags: [],
+    // the Makefile's LDFLAGS; kubectlVersion is the client-go its replace block pins
+    ldflags: [
+      '-s',
+      '-w',
+      `-X ${P}.version=${bare}`,
+      `-X ${P}.buildDate=${BUILD_DATE}`,
+      `-X ${P}.gitCommit=${NO_COMMIT}`,
+      `-X ${P}.gitTreeState=clean`,
+      `-X ${P}.kubectlVersion=v0.34.0`,
+      `-X ${P}.gitTag=${version}`,
+    ],
+    env: { CGO_ENABLED: '0' },
+    links: Object.fromEntries(roles.map((r) => [r, 'argocd'])),
+    probes: [
+      { binary: 'argocd', args: ['version', '--client', '--short'], expect: `argocd: ${version}` },
+      // the role comes from argv[0]: the link runs the API server's command
+      { binary: 'argocd-server', args: ['version', '--short'], expect: `argocd-server: ${version}` },
+    ],
+    postBuild: [],
+  };
+}
+
+/** Every recipe, in build order. */
+export const COMPONENTS: readonly ComponentRecipe[] = [
+  kubernetesRecipe(K8S_VERSION),
+  etcdRecipe('v3.6.16'),
+  kwokRecipe('v0.8.0'),
+  vegetaRecipe('v12.13.0'),
+  metallbRecipe('v0.15.3'),
+  argocdRecipe('v3.2.11'),
+];

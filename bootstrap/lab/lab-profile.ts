@@ -1,0 +1,92 @@
+/**
+ * The lab's own profile, written by `lab up`, so `clusterproof run --target lab` needs no other setup.
+ * It is validated with the same schema as any user profile before it is written.
+ */
+import { writeFileSync } from 'node:fs';
+import { relative, dirname } from 'node:path';
+import { stringify } from 'yaml';
+import { validateProfile } from '../../src/profile/load.ts';
+import type { Profile } from '../../src/profile/schema.ts';
+import { etcdClientUrl, type LabSettings } from './node-components.ts';
+import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from './plan.ts';
+import { LAB_PVE_NODE, labVmidOf } from './pve-endpoint.ts';
+import { LAB_PVE_PORT } from './lab-settings.ts';
+import { labAppsProfile } from '../gitops/apps.ts';
+
+export interface LabProfileFiles {
+  adminKubeconfig: string;
+  ca: string;
+  etcdCa: string;
+  etcdClientCert: string;
+  etcdClientKey: string;
+  pveTokenIdFile: string;
+  pveTokenSecretFile: string;
+}
+
+export function labProfile(files: LabProfileFiles, settings: LabSettings, profilePath: string): Profile {
+  const rel = (p: string) => relative(dirname(profilePath), p);
+  const data = {
+    apiVersion: 'clusterproof/v1',
+    kind: 'Profile',
+    metadata: { name: 'lab', description: 'The embedded lab: real etcd, kube-apiserver, kube-vip and kwok nodes in network namespaces' },
+    target: { kind: 'lab', capabilities: ['lab', 'vip', 'etcd-direct', 'node-power'] },
+    network: {
+      subnet: labPlan.lan.cidr,
+      gateway: labPlan.bridge.ip,
+      vip: labPlan.vip,
+      interface: 'eth0',
+      podCIDR: labPlan.podCidr,
+      serviceCIDR: labPlan.serviceCidr,
+      loadBalancerPools: [{ name: 'lab-pool', addresses: [labPlan.lbPool], mode: 'l2' }],
+    },
+    nodes: kubeNodeNames.map((name) => ({
+      name,
+      role: labNode(name).role,
+      ip: labNode(name).ip,
+      hypervisor: { node: LAB_PVE_NODE, vmid: labVmidOf(name)! },
+    })),
+    access: {
+      kubernetes: { server: `https://${labPlan.vip}:${labPlan.apiserverPort}`, kubeconfig: { file: rel(files.adminKubeconfig) } },
+      proxmox: {
+        url: `https://127.0.0.1:${LAB_PVE_PORT}`,
+        tokenId: { file: rel(files.pveTokenIdFile) },
+        tokenSecret: { file: rel(files.pveTokenSecretFile) },
+        caFile: rel(files.ca),
+      },
+      etcd: {
+        endpoints: controlPlaneNodes().map((n) => ({ node: n.name, url: etcdClientUrl(n) })),
+        caFile: rel(files.etcdCa),
+        certFile: rel(files.etcdClientCert),
+        keyFile: rel(files.etcdClientKey),
+      },
+    },
+    apps: labAppsProfile(),
+    slo: {
+      // etcd: heartbeat 100 ms, election timeout 1000 ms (etcd tuning guide); a few elections of margin
+      etcdLeaderElectionSeconds: 5,
+      // first write through a surviving API server once etcd has a leader
+      apiWriteRecoverySeconds: 10,
+      quorumLossWriteFailureSeconds: 15,
+      // kube-vip etcd election with Talos' 60 s lease: the stale lease must expire, plus margin
+      vipFailoverHardSeconds: settings.vipLeaseSeconds + 15,
+      // graceful: the holder resigns the election on SIGTERM
+      vipFailoverGracefulSeconds: 10,
+      // node-monitor-grace-period plus one node-monitor period and margin
+      nodeNotReadySeconds: settings.nodeMonitorGracePeriodSeconds + 20,
+      // the lab's default toleration (stated in lab settings) plus margin
+      podEvictionSeconds: settings.defaultTolerationSeconds + 30,
+      nodeRecoverySeconds: 90,
+      gitopsWebhookConvergenceSeconds: 15,
+      gitopsPollConvergenceSeconds: 200,
+      selfHealSeconds: 15,
+      loadBalancerFailoverSeconds: 10,
+      load: { p95Ms: 200, p99Ms: 500, maxErrorRate: 0.01, failoverErrorBudget: 0.05 },
+    },
+    safety: { allowDestructive: true, allowQuorumLoss: true, maxNodesDown: 2, protectedNodes: [], maxLoadRps: 100, maxLoadSeconds: 60 },
+  };
+  return validateProfile(data, 'lab profile');
+}
+
+export function writeLabProfile(path: string, profile: Profile): void {
+  writeFileSync(path, `# Written by \`clusterproof lab up\`; regenerated on every lab up.\n${stringify(profile)}`);
+}

@@ -1,0 +1,236 @@
+/**
+ * `lab up | down | status`: stands the lab up on this machine and takes it down leaving nothing behind.
+ * The supervisor (a detached process) owns the node processes; this module prepares what it needs
+ * (network, PKI, token, profile), starts it, and waits until the API answers through the VIP and every
+ * node is Ready.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { UserError } from '../../src/errors.ts';
+import { LAB_UP_MARKER } from '../../src/safety/destinations.ts';
+import { httpsRequest } from '../../fixtures/providers/https-json.ts';
+import { requireRoot, requireTools } from './command.ts';
+import { networkDown, networkStatus, networkUp } from './network.ts';
+import { labPaths, labStateDir } from './paths.ts';
+import { killRecorded, procStartTime, type ProcessRecord } from './process-manager.ts';
+import { acquireLabLock } from './lab-lock.ts';
+import { labProfile, writeLabProfile } from './lab-profile.ts';
+import { LAB_PVE_PORT, LAB_PVE_TOKEN_ID, LAB_SETTINGS } from './lab-settings.ts';
+import { labTlsFiles, ensureLabPki } from './tls-files.ts';
+import { resolveLabBinaries } from './binaries.ts';
+import { kubeNodeNames, labPlan } from './plan.ts';
+import type { SupervisorConfig } from './supervisor.ts';
+import { applyApps } from '../gitops/apps.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export type Progress = (step: string) => void;
+
+function supervisorPid(): number | undefined {
+  try {
+    const pid = Number(readFileSync(labPaths.supervisorPid(), 'utf8'));
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+function pveTokenFiles() {
+  const dir = labStateDir();
+  return { id: join(dir, 'pve-token-id'), secret: join(dir, 'pve-token-secret') };
+}
+
+function ensurePveToken(): { id: string; secret: string } {
+  const files = pveTokenFiles();
+  if (!existsSync(files.secret)) {
+    writeFileSync(files.id, LAB_PVE_TOKEN_ID, { mode: 0o600 });
+    writeFileSync(files.secret, randomUUID(), { mode: 0o600 });
+  }
+  return { id: readFileSync(files.id, 'utf8').trim(), secret: readFileSync(files.secret, 'utf8').trim() };
+}
+
+/** Everything the supervisor needs, derived from the state dir: `lab supervise` recomputes it the same way. */
+export async function supervisorConfig(): Promise<SupervisorConfig> {
+  const tls = labTlsFiles(labPaths.pki());
+  const token = ensurePveToken();
+  return {
+    tls,
+    bin: resolveLabBinaries(),
+    settings: LAB_SETTINGS,
+    adminKubeconfig: tls.adminKubeconfig,
+    pve: { port: LAB_PVE_PORT, tokenId: token.id, tokenSecret: token.secret, certFile: tls.pveServer.cert, keyFile: tls.pveServer.key },
+  };
+}
+
+function adminKube(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(labTlsFiles(labPaths.pki()).adminKubeconfig);
+  return kc;
+}
+
+async function readyNodes(kc: k8s.KubeConfig): Promise<string[]> {
+  const nodes = (await kc.makeApiClient(k8s.CoreV1Api).listNode()).items;
+  return nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata!.name!);
+}
+
+function tail(file: string, lines = 25): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Wait until /readyz answers through the VIP and all five nodes are Ready. */
+async function waitReady(progress: Progress, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const ca = labTlsFiles(labPaths.pki()).ca.cert;
+  let vipSeen = false;
+  let lastReady = -1;
+  while (Date.now() < deadline) {
+    if (!supervisorPid()) {
+      throw new Error(`the lab supervisor exited during boot:\n${tail(join(labPaths.logs(), 'supervisor.log'))}`);
+    }
+    if (!vipSeen) {
+      const ok = await httpsRequest(`https://${labPlan.vip}:6443/readyz`, { caFile: ca, timeoutMs: 1000 }).then((r) => r.status === 200, () => false);
+      if (ok) {
+        vipSeen = true;
+        progress(`API answers through the VIP ${labPlan.vip}`);
+      }
+    }
+    if (vipSeen) {
+      const ready = await readyNodes(adminKube()).catch(() => []);
+      if (ready.length !== lastReady) progress(`${ready.length}/${kubeNodeNames.length} nodes Ready`);
+      lastReady = ready.length;
+      if (ready.length === kubeNodeNames.length) return;
+    }
+    await sleep(500);
+  }
+  throw new Error(
+    `the lab did not become ready within ${timeoutMs / 1000} s (VIP answered: ${vipSeen}, nodes Ready: ${Math.max(lastReady, 0)}/5)\n` +
+      `supervisor log:\n${tail(join(labPaths.logs(), 'supervisor.log'))}`,
+  );
+}
+
+export interface LabUpResult {
+  alreadyUp: boolean;
+  seconds: number;
+  profile: string;
+}
+
+export async function labUp(progress: Progress = () => undefined): Promise<LabUpResult> {
+  const started = performance.now();
+  requireRoot('clusterproof lab up');
+  requireTools('ip', 'iptables', 'openssl');
+  const bin = resolveLabBinaries(); // fails early, naming `clusterproof lab build`
+  mkdirSync(labStateDir(), { recursive: true });
+  const release = acquireLabLock(labPaths.lock(), 'lab up');
+  try {
+    if (supervisorPid() && existsSync(labPaths.profile())) {
+      progress('the lab is already running: checking it is ready');
+      await waitReady(progress, 120_000);
+      return { alreadyUp: true, seconds: (performance.now() - started) / 1000, profile: labPaths.profile() };
+    }
+    // a previous lab that died without `lab down`: clear it first so this one starts clean
+    await teardown(() => undefined);
+    progress('network: bridge, 7 namespaces, guard routes');
+    await networkUp();
+    progress('PKI: CA, etcd, API server, component certificates and kubeconfigs');
+    await ensureLabPki(labPaths.pki());
+    const token = ensurePveToken();
+    const tls = labTlsFiles(labPaths.pki());
+    const profilePath = labPaths.profile();
+    mkdirSync(labPaths.logs(), { recursive: true });
+    progress(`supervisor: starting etcd x3, kube-apiserver x3, controller-manager x3, scheduler x3, vip-agent x3, kwok x5 (${bin.etcd.split('/').slice(-2, -1)[0]})`);
+    const log = openSync(join(labPaths.logs(), 'supervisor.log'), 'a');
+    const child = spawn(process.execPath, [join(root, 'bin/clusterproof.mjs'), 'lab', 'supervise'], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      cwd: root,
+      env: process.env,
+    });
+    child.unref();
+    for (let i = 0; i < 50 && !supervisorPid(); i++) await sleep(100);
+    await waitReady(progress, 240_000);
+    progress('applying the gitops apps (nginx, redis, guestbook)');
+    await applyApps(adminKube());
+    writeLabProfile(
+      profilePath,
+      labProfile(
+        {
+          adminKubeconfig: tls.adminKubeconfig,
+          ca: tls.ca.cert,
+          etcdCa: tls.etcdCa.cert,
+          etcdClientCert: tls.etcdClient.cert,
+          etcdClientKey: tls.etcdClient.key,
+          pveTokenIdFile: pveTokenFiles().id,
+          pveTokenSecretFile: pveTokenFiles().secret,
+        },
+        LAB_SETTINGS,
+        profilePath,
+      ),
+    );
+    void token;
+    progress(`lab up: profile written to ${profilePath}`);
+    return { alreadyUp: false, seconds: (performance.now() - started) / 1000, profile: profilePath };
+  } catch (err) {
+    // nothing is left half-done: a failed up is torn down, with the reason kept
+    progress(`lab up failed; tearing down what was started`);
+    await teardown(() => undefined).catch(() => undefined);
+    throw err instanceof UserError ? err : new UserError(`lab up failed: ${(err as Error).message}\n  logs kept in ${labPaths.logs()}`, 1);
+  } finally {
+    release();
+  }
+}
+
+async function teardown(progress: Progress): Promise<string[]> {
+  const done: string[] = [];
+  const pid = supervisorPid();
+  if (pid) {
+    progress(`stopping the supervisor (pid ${pid}) and every node process`);
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 300 && supervisorPid(); i++) await sleep(100);
+    if (supervisorPid()) process.kill(pid, 'SIGKILL');
+    done.push(`supervisor ${pid} stopped`);
+  }
+  const killed = killRecorded(labPaths.processes());
+  if (killed) done.push(`${killed} orphaned node process(es) killed`);
+  progress('removing namespaces, links and routes');
+  const net = await networkDown();
+  done.push(...net.removed);
+  for (const p of [LAB_UP_MARKER, labPaths.supervisorPid(), `${labPaths.supervisorPid()}.booted`, labPaths.processes(), labPaths.profile()]) {
+    rmSync(p, { force: true });
+  }
+  rmSync(labPaths.data(), { recursive: true, force: true });
+  return done;
+}
+
+export async function labDown(progress: Progress = () => undefined): Promise<{ removed: string[]; seconds: number }> {
+  const started = performance.now();
+  requireRoot('clusterproof lab down');
+  mkdirSync(labStateDir(), { recursive: true });
+  const release = acquireLabLock(labPaths.lock(), 'lab down');
+  try {
+    const removed = await teardown(progress);
+    return { removed, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    release();
+  }
+}
+
+export function runningProcesses(): ProcessRecord[] {
+  try {
+    const records = JSON.parse(readFileSync(labPaths.processes(), 'utf8')) as ProcessRecord[];
+    return records.filter((r) => r.startTime && procStartTime(r.pid) === r.startTime);
+  } catch {
+    return [];
+  }
+}
+
+export { networkStatus };

@@ -1,0 +1,69 @@
+/**
+ * The lab's Proxmox-API-compatible power endpoint: the lab's five nodes appear as VMs 101-105 on the PVE
+ * node `lab`, so the same ProxmoxNodeControl that drives a homelab drives the lab in CI. Every request is
+ * judged against the PVE contract (fixtures/providers/proxmox/contract.ts) before it is served; power
+ * operations run as tasks with real UPIDs over the supervisor's LabPowerBackend.
+ */
+import { PveContract } from '../../fixtures/providers/proxmox/contract.ts';
+import { startPveServer, type PveExchange, type PveServer } from '../../fixtures/providers/proxmox/server/pve-server.ts';
+import { parseTokenId } from '../../fixtures/providers/proxmox/token.ts';
+
+/** The lab's PVE node name. */
+export const LAB_PVE_NODE = 'lab';
+
+/** Lab node name -> VM id on LAB_PVE_NODE. */
+export const LAB_VMIDS: Readonly<Record<string, number>> = Object.freeze({ cp1: 101, cp2: 102, cp3: 103, w1: 104, w2: 105 });
+
+export function labVmidOf(nodeName: string): number | undefined {
+  return Object.hasOwn(LAB_VMIDS, nodeName) ? LAB_VMIDS[nodeName] : undefined;
+}
+
+export function labNodeOfVmid(vmid: number): string | undefined {
+  return Object.entries(LAB_VMIDS).find(([, id]) => id === vmid)?.[0];
+}
+
+/** Node power as the lab supervisor implements it (Proxmox meanings; see DESIGN.md "The lab"). */
+export interface LabPowerBackend {
+  list(): Array<{ vmid: number; name: string }>;
+  status(vmid: number): 'running' | 'stopped';
+  /** power on with the same data directories */
+  start(vmid: number): Promise<void>;
+  /** power loss: SIGKILL every process of the node, link down */
+  stop(vmid: number): Promise<void>;
+  /** SIGTERM in reverse start order; rejects when the node is not down after timeoutS */
+  shutdown(vmid: number, timeoutS: number): Promise<void>;
+}
+
+export interface LabPveEndpointOptions {
+  backend: LabPowerBackend;
+  /** PEM server certificate (SAN IP:127.0.0.1) and key */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** 0 (default) picks a free port; the endpoint always listens on 127.0.0.1 */
+  port?: number;
+  /** USER@REALM!TOKENID and its UUID secret, as written into the lab profile */
+  tokenId: string;
+  tokenSecret: string;
+  /** every request and its verdict; contract violations are also written to stderr when this is absent */
+  onExchange?: (exchange: PveExchange) => void;
+}
+
+export type LabPveEndpoint = PveServer;
+
+export async function startLabPveEndpoint(opts: LabPveEndpointOptions): Promise<LabPveEndpoint> {
+  if (!parseTokenId(opts.tokenId)) throw new Error(`lab PVE endpoint: token id "${opts.tokenId}" is not USER@REALM!TOKENID`);
+  return startPveServer({
+    node: LAB_PVE_NODE,
+    backend: opts.backend,
+    cert: opts.cert,
+    key: opts.key,
+    port: opts.port,
+    tokens: [{ id: opts.tokenId, secret: opts.tokenSecret }],
+    contract: PveContract.load(),
+    onExchange:
+      opts.onExchange ??
+      ((e) => {
+        if (e.violation) process.stderr.write(`lab PVE endpoint: ${e.method} ${e.path}: ${e.violation.kind}: ${e.violation.message}\n`);
+      }),
+  });
+}

@@ -1,0 +1,82 @@
+/** `lab status`: what runs where, etcd's view, and who holds the VIP; also the readiness check used by tests. */
+import { existsSync } from 'node:fs';
+import { EtcdGatewayProbe } from '../../fixtures/providers/etcd-gateway.ts';
+import { LabVipProbe } from '../../fixtures/providers/lab/vip-probe.ts';
+import type { EtcdMemberStatus } from '../../fixtures/interfaces.ts';
+import { labIsUp } from '../../src/safety/destinations.ts';
+import { etcdClientUrl } from './node-components.ts';
+import { isRoot } from './command.ts';
+import { networkStatus } from './network.ts';
+import { labPaths } from './paths.ts';
+import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from './plan.ts';
+import { labTlsFiles } from './tls-files.ts';
+import { runningProcesses } from './lab.ts';
+
+const CP_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'vip-agent', 'kwok'];
+
+export interface LabStatus {
+  up: boolean;
+  profile?: string;
+  nodes: Array<{
+    name: string;
+    role: string;
+    ip: string;
+    link: 'up' | 'down' | 'absent';
+    components: Array<{ name: string; running: boolean; pid?: number }>;
+  }>;
+  etcd: { members: EtcdMemberStatus[]; leader?: string };
+  vip: { address: string; holders: string[] };
+}
+
+export async function labStatus(): Promise<LabStatus> {
+  const up = labIsUp() && existsSync(labPaths.profile());
+  const procs = runningProcesses();
+  const net = isRoot() ? await networkStatus().catch(() => undefined) : undefined;
+  const nodes = kubeNodeNames.map((name) => {
+    const node = labNode(name);
+    const expected = node.role === 'control-plane' ? CP_COMPONENTS : ['kwok'];
+    return {
+      name,
+      role: node.role,
+      ip: node.ip,
+      link: net?.nodes.find((n) => n.name === name)?.link ?? ('absent' as const),
+      components: expected.map((c) => {
+        const p = procs.find((r) => r.node === name && r.name === c);
+        return { name: c, running: !!p, pid: p?.pid };
+      }),
+    };
+  });
+  let members: EtcdMemberStatus[] = [];
+  let holders: string[] = [];
+  const tls = labTlsFiles(labPaths.pki());
+  if (up) {
+    const etcd = new EtcdGatewayProbe(
+      controlPlaneNodes().map((n) => ({ node: n.name, url: etcdClientUrl(n) })),
+      { caFile: tls.etcdCa.cert, certFile: tls.harnessEtcdClient.cert, keyFile: tls.harnessEtcdClient.key },
+    );
+    const vip = new LabVipProbe(labPlan.vip, controlPlaneNodes().map((n) => ({ name: n.name, netns: n.netns })), {});
+    [members, holders] = await Promise.all([etcd.members(), vip.holders()]);
+  }
+  return {
+    up,
+    profile: up ? labPaths.profile() : undefined,
+    nodes,
+    etcd: { members, leader: members.find((m) => m.isLeader && m.healthy)?.name },
+    vip: { address: labPlan.vip, holders },
+  };
+}
+
+export function formatLabStatus(s: LabStatus): string {
+  if (!s.up) return 'lab: down (start it with `clusterproof lab up`)';
+  const lines = [`lab: up (profile ${s.profile})`, ''];
+  for (const n of s.nodes) {
+    const comps = n.components.map((c) => `${c.name}:${c.running ? 'up' : 'DOWN'}`).join(' ');
+    lines.push(`  ${n.name.padEnd(4)} ${n.role.padEnd(14)} ${n.ip.padEnd(13)} link ${n.link.padEnd(6)} ${comps}`);
+  }
+  lines.push('', '  etcd members:');
+  for (const m of s.etcd.members) {
+    lines.push(`    ${m.name} ${m.healthy ? 'healthy' : 'UNHEALTHY'}${m.isLeader ? ' (leader)' : ''} raft index ${m.raftIndex ?? '-'}${m.error ? ` ${m.error}` : ''}`);
+  }
+  lines.push(`  etcd leader: ${s.etcd.leader ?? 'none'}`, `  VIP ${s.vip.address} held by: ${s.vip.holders.join(', ') || 'nobody'}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,180 @@
+/**
+ * The lab supervisor: the long-lived process that owns every node process (the "hypervisor" of the lab).
+ * It starts the nodes, serves node power on a Proxmox-API-compatible endpoint so the very client that
+ * drives a homelab drives the lab, and on SIGTERM stops everything in reverse order.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import { ProcessManager } from './process-manager.ts';
+import { nodeProcesses, type LabBinaries, type LabSettings, type LabTlsFiles } from './node-components.ts';
+import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from './plan.ts';
+import { labPaths } from './paths.ts';
+import { setNodeLink, tryExecInNode } from './network.ts';
+import { registerNodes } from './node-registration.ts';
+import { LAB_UP_MARKER } from '../../src/safety/destinations.ts';
+import { httpsRequest } from '../../fixtures/providers/https-json.ts';
+import { LAB_VMIDS, labNodeOfVmid, startLabPveEndpoint, type LabPowerBackend } from './pve-endpoint.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface SupervisorConfig {
+  tls: LabTlsFiles;
+  bin: LabBinaries;
+  settings: LabSettings;
+  adminKubeconfig: string;
+  pve: { port: number; tokenId: string; tokenSecret: string; certFile: string; keyFile: string };
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(250);
+  }
+  throw new Error(`lab: ${what} not ready after ${timeoutMs / 1000} s (see ${labPaths.logs()})`);
+}
+
+export class LabSupervisor implements LabPowerBackend {
+  private readonly procs: ProcessManager;
+  private readonly powered = new Set<string>();
+
+  constructor(private readonly config: SupervisorConfig) {
+    mkdirSync(labPaths.logs(), { recursive: true });
+    mkdirSync(labPaths.data(), { recursive: true });
+    this.procs = new ProcessManager(labPaths.logs(), labPaths.processes());
+  }
+
+  private specs(node: string) {
+    return nodeProcesses(node, { tls: this.config.tls, bin: this.config.bin, settings: this.config.settings, dataDir: labPaths.data() });
+  }
+
+  private nodeOf(vmid: number): string {
+    const node = labNodeOfVmid(vmid);
+    if (!node) throw new Error(`no lab VM ${vmid}`);
+    return node;
+  }
+
+  // LabPowerBackend: what the Proxmox-compatible endpoint calls
+  list() {
+    return Object.entries(LAB_VMIDS).map(([name, vmid]) => ({ name, vmid }));
+  }
+
+  status(vmid: number): 'running' | 'stopped' {
+    return this.powered.has(this.nodeOf(vmid)) ? 'running' : 'stopped';
+  }
+
+  async start(vmid: number): Promise<void> {
+    await this.powerOn(this.nodeOf(vmid));
+  }
+
+  async stop(vmid: number): Promise<void> {
+    const node = this.nodeOf(vmid);
+    this.powered.delete(node);
+    await this.procs.killNode(node);
+    await setNodeLink(node, false);
+    await this.forgetRuntimeAddresses(node);
+  }
+
+  /** A powered-off machine loses what was configured at run time: only its own address survives a reboot. */
+  private async forgetRuntimeAddresses(node: string): Promise<void> {
+    await tryExecInNode(node, ['ip', 'addr', 'del', `${labPlan.vip}/${labPlan.lan.prefixLength}`, 'dev', 'eth0']);
+  }
+
+  async shutdown(vmid: number, timeoutS: number): Promise<void> {
+    const node = this.nodeOf(vmid);
+    await this.procs.stopNode(node, Math.max(1, timeoutS) * 1000);
+    this.powered.delete(node);
+    await setNodeLink(node, false);
+    await this.forgetRuntimeAddresses(node);
+  }
+
+  /** Power a node on with its existing data directories, processes in boot order. */
+  async powerOn(node: string): Promise<void> {
+    await setNodeLink(node, true);
+    this.powered.add(node);
+    for (const spec of this.specs(node)) this.procs.start(spec);
+  }
+
+  components(node: string) {
+    return this.procs.components(node);
+  }
+
+  /** Cold start of the whole lab: etcd quorum first, then API servers, then everything else. */
+  async bootAll(progress: (msg: string) => void): Promise<void> {
+    const cps = controlPlaneNodes().map((n) => n.name);
+    for (const node of cps) {
+      await setNodeLink(node, true);
+      this.powered.add(node);
+      this.procs.start(this.specs(node)[0]!); // etcd
+    }
+    progress('etcd members started');
+    const tls = { caFile: this.config.tls.etcdCa.cert, certFile: this.config.tls.etcdClient.cert, keyFile: this.config.tls.etcdClient.key };
+    for (const node of cps) {
+      await waitFor(`etcd on ${node}`, async () => (await httpsRequest(`https://${labNode(node).ip}:2379/health`, { ...tls, timeoutMs: 1000 })).status === 200, 60_000);
+    }
+    progress('etcd quorum healthy');
+    for (const node of cps) this.procs.start(this.specs(node)[1]!); // kube-apiserver
+    for (const node of cps) {
+      await waitFor(
+        `kube-apiserver on ${node}`,
+        async () => (await httpsRequest(`https://${labNode(node).ip}:6443/readyz`, { caFile: this.config.tls.ca.cert, timeoutMs: 1000 })).status === 200,
+        120_000,
+      );
+    }
+    progress('API servers ready');
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(this.config.adminKubeconfig);
+    const direct = new k8s.KubeConfig();
+    direct.loadFromOptions({
+      clusters: [{ ...kc.getCurrentCluster()!, server: `https://${labNode('cp1').ip}:6443` }],
+      users: kc.users,
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+    });
+    await registerNodes(direct);
+    progress('nodes registered');
+    for (const node of kubeNodeNames) await this.powerOn(node);
+    progress('controllers, kube-vip and kwok started');
+  }
+
+  async shutdownAll(): Promise<void> {
+    await this.procs.stopAll(5000);
+    this.powered.clear();
+  }
+}
+
+/** Entry point of `clusterproof lab supervise` (started detached by `lab up`). */
+export async function superviseLab(config: SupervisorConfig): Promise<void> {
+  const supervisor = new LabSupervisor(config);
+  const server = await startLabPveEndpoint({
+    port: config.pve.port,
+    cert: readFileSync(config.pve.certFile),
+    key: readFileSync(config.pve.keyFile),
+    tokenId: config.pve.tokenId,
+    tokenSecret: config.pve.tokenSecret,
+    backend: supervisor,
+  });
+  writeFileSync(labPaths.supervisorPid(), String(process.pid));
+  writeFileSync(LAB_UP_MARKER, String(process.pid));
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`supervisor: ${signal}, stopping the lab`);
+    await supervisor.shutdownAll();
+    await server.close();
+    rmSync(LAB_UP_MARKER, { force: true });
+    rmSync(labPaths.supervisorPid(), { force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  try {
+    await supervisor.bootAll((msg) => console.log(`supervisor: ${msg}`));
+    writeFileSync(`${labPaths.supervisorPid()}.booted`, new Date().toISOString());
+    console.log(`supervisor: lab booted, VIP ${labPlan.vip}`);
+  } catch (err) {
+    console.error(`supervisor: boot failed: ${(err as Error).message}`);
+    await stop('boot failure');
+  }
+}

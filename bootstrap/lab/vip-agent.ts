@@ -1,0 +1,144 @@
+/**
+ * The lab's VIP holder, with Talos' semantics (machined's network operator, vip.go): an etcd election on the
+ * node's own etcd member, a session lease of 60 s, the winner adds the address and announces it with
+ * gratuitous ARP; it gives the address up when it sees another leader, when its session expires, or on
+ * graceful shutdown (resign), so a graceful failover is almost instant and a power loss takes up to the lease.
+ *
+ * Why not kube-vip: the Go module proxy refuses github.com/kube-vip/kube-vip (403 "not available", every
+ * version), so it cannot be built here. The election is etcd's own server-side election service
+ * (v3election, the same recipe as clientv3/concurrency that Talos uses), reached through etcd's JSON gateway.
+ *
+ * Runs inside the node's network namespace: `clusterproof lab vip-agent --node cp1 ...`.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { httpsRequest, type TlsFiles } from '../../fixtures/providers/https-json.ts';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+export interface VipAgentOptions {
+  node: string;
+  vip: string;
+  prefixLength: number;
+  iface: string;
+  etcdUrl: string;
+  tls: TlsFiles;
+  leaseSeconds: number;
+  electionKey: string;
+  log?: (msg: string) => void;
+}
+
+export class VipAgent {
+  private leaseId?: string;
+  private leaderKey?: unknown;
+  private holding = false;
+  private stopping = false;
+  private lastKeepAlive = 0;
+
+  constructor(private readonly o: VipAgentOptions) {}
+
+  private log(msg: string) {
+    (this.o.log ?? ((m: string) => console.log(`${new Date().toISOString()} vip-agent ${this.o.node}: ${m}`)))(msg);
+  }
+
+  private async etcd<T>(path: string, body: unknown, timeoutMs = 5000): Promise<T> {
+    const res = await httpsRequest(`${this.o.etcdUrl}${path}`, { ...this.o.tls, method: 'POST', body: JSON.stringify(body), timeoutMs });
+    // streaming gateway calls answer one JSON object per line; the first one is what we need
+    const first = res.body.split('\n').find((l) => l.trim()) ?? '{}';
+    const parsed = JSON.parse(first) as { result?: T; error?: { message?: string }; message?: string } & T;
+    if (res.status !== 200 || parsed.error) throw new Error(`${path}: HTTP ${res.status} ${parsed.error?.message ?? parsed.message ?? first}`);
+    return (parsed.result ?? parsed) as T;
+  }
+
+  private async addAddress(): Promise<void> {
+    await run('ip', ['addr', 'replace', `${this.o.vip}/${this.o.prefixLength}`, 'dev', this.o.iface]);
+    // gratuitous ARP so the LAN's neighbour caches follow the move at once
+    await run('arping', ['-U', '-c', '2', '-w', '2', '-I', this.o.iface, this.o.vip]).catch(() => undefined);
+    this.holding = true;
+    this.log(`holding ${this.o.vip}`);
+  }
+
+  private async removeAddress(why: string): Promise<void> {
+    if (!this.holding) return;
+    await run('ip', ['addr', 'del', `${this.o.vip}/${this.o.prefixLength}`, 'dev', this.o.iface]).catch(() => undefined);
+    this.holding = false;
+    this.log(`released ${this.o.vip}: ${why}`);
+  }
+
+  private async keepAlive(): Promise<boolean> {
+    try {
+      const r = await this.etcd<{ TTL?: string }>('/v3/lease/keepalive', { ID: this.leaseId }, 3000);
+      if (!r.TTL || Number(r.TTL) <= 0) return false;
+      this.lastKeepAlive = Date.now();
+      return true;
+    } catch {
+      return Date.now() - this.lastKeepAlive < this.o.leaseSeconds * 1000;
+    }
+  }
+
+  private async stillLeader(): Promise<boolean> {
+    const r = await this.etcd<{ kv?: { value?: string } }>('/v3/election/leader', { name: b64(this.o.electionKey) }, 3000);
+    return r.kv?.value === b64(this.o.node);
+  }
+
+  /** One term: grant a session, campaign (blocks while another node holds it), hold until the term ends. */
+  private async term(): Promise<void> {
+    const grant = await this.etcd<{ ID: string }>('/v3/lease/grant', { TTL: this.o.leaseSeconds });
+    this.leaseId = grant.ID;
+    this.lastKeepAlive = Date.now();
+    const keeper = setInterval(() => void this.keepAlive(), (this.o.leaseSeconds * 1000) / 3);
+    try {
+      this.log(`campaigning for ${this.o.vip} (session ${this.leaseId}, TTL ${this.o.leaseSeconds} s)`);
+      const won = await this.etcd<{ leader: unknown }>(
+        '/v3/election/campaign',
+        { name: b64(this.o.electionKey), lease: this.leaseId, value: b64(this.o.node) },
+        this.o.leaseSeconds * 1000 * 10,
+      );
+      if (this.stopping) return;
+      this.leaderKey = won.leader;
+      await this.addAddress();
+      while (!this.stopping) {
+        await sleep(1000);
+        if (Date.now() - this.lastKeepAlive > this.o.leaseSeconds * 1000) {
+          await this.removeAddress('session expired');
+          return;
+        }
+        const leader = await this.stillLeader().catch(() => true); // our etcd unreachable: keep until the session says otherwise
+        if (!leader) {
+          await this.removeAddress('another node is leader');
+          return;
+        }
+      }
+    } finally {
+      clearInterval(keeper);
+    }
+  }
+
+  async run(): Promise<void> {
+    await this.removeStale();
+    while (!this.stopping) {
+      try {
+        await this.term();
+      } catch (err) {
+        await this.removeAddress(`error: ${(err as Error).message}`);
+        if (!this.stopping) await sleep(2000);
+      }
+    }
+  }
+
+  /** A restarted agent must not keep an address a previous incarnation left on the interface. */
+  private async removeStale(): Promise<void> {
+    this.holding = true;
+    await this.removeAddress('start-up cleanup');
+  }
+
+  /** Graceful shutdown: resign so another node takes over at once, drop the address, revoke the session. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.leaderKey) await this.etcd('/v3/election/resign', { leader: this.leaderKey }, 2000).catch(() => undefined);
+    await this.removeAddress('shutdown');
+    if (this.leaseId) await this.etcd('/v3/lease/revoke', { ID: this.leaseId }, 2000).catch(() => undefined);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Builds the HTML report offline with Allure 3: environment info into the results, every result redacted, then
+ * `allure generate` with the project's config (categories, history file), then the analytics tag removed.
+ * History is a JSONL file (Allure 3's `historyPath`), one line per build, so trends show across runs.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { UserError } from '../errors.ts';
+import {
+  DEFAULT_HISTORY_FILE,
+  DEFAULT_OUTPUT_DIR,
+  DEFAULT_RESULTS_DIR,
+  PROJECT_ROOT,
+  REPORT_ENV,
+} from './allure-config.ts';
+import { type EnvironmentInfo, writeEnvironment } from './environment.ts';
+import { stripAnalyticsInFile } from './report-html.ts';
+import { redactResultsDir } from './results.ts';
+
+export interface BuildReportOptions {
+  /** default: $ALLURE_RESULTS_DIR, else reports/allure-results */
+  resultsDir?: string;
+  /** default: reports/allure-report */
+  outputDir?: string;
+  /** default: reports/history/history.jsonl */
+  historyFile?: string;
+  reportName?: string;
+  /** target, profile, component versions...; added to what the results already record */
+  environment?: EnvironmentInfo;
+  /** progress lines */
+  log?: (line: string) => void;
+}
+
+export interface BuiltReport {
+  resultsDir: string;
+  outputDir: string;
+  indexHtml: string;
+  historyFile: string;
+  /** runs in the history file, this one included */
+  historyEntries: number;
+  results: number;
+  environment: EnvironmentInfo;
+  /** counts by status from the report's summary.json */
+  stats: Record<string, number>;
+}
+
+export const ALLURE_CONFIG_FILE = join(PROJECT_ROOT, 'allurerc.ts');
+
+export async function buildReport(options: BuildReportOptions = {}): Promise<BuiltReport> {
+  const log = options.log ?? (() => {});
+  const resultsDir = resolve(options.resultsDir ?? process.env.ALLURE_RESULTS_DIR ?? DEFAULT_RESULTS_DIR);
+  const outputDir = resolve(options.outputDir ?? DEFAULT_OUTPUT_DIR);
+  const historyFile = resolve(options.historyFile ?? DEFAULT_HISTORY_FILE);
+  checkResultsDir(resultsDir);
+
+  const { results, redactedFiles } = redactResultsDir(resultsDir);
+  if (results === 0) {
+    throw new UserError(
+      `${resultsDir} holds no test results (no *-result.json files)\n` +
+        '  fix: run the tests first (npm test, or clusterproof run --profile FILE), or point --results at their directory',
+    );
+  }
+  log(`read ${results} test result(s) from ${resultsDir}${redactedFiles ? `; redacted secrets in ${redactedFiles} file(s)` : ''}`);
+
+  const environment = writeEnvironment(resultsDir, { ...defaultEnvironment(), ...options.environment });
+  mkdirSync(dirname(historyFile), { recursive: true });
+  log(`generating the report with Allure 3 into ${outputDir} (history: ${historyFile})`);
+  await runAllureGenerate(resultsDir, outputDir, {
+    [REPORT_ENV.history]: historyFile,
+    ...(options.reportName ? { [REPORT_ENV.name]: options.reportName } : {}),
+  });
+
+  const indexHtml = join(outputDir, 'index.html');
+  if (!existsSync(indexHtml)) throw new Error(`allure generate finished but wrote no ${indexHtml}`);
+  stripAnalyticsInFile(indexHtml);
+  const historyEntries = countHistoryEntries(historyFile);
+  log(`report: ${indexHtml} (${historyEntries} run(s) in the history)`);
+  return { resultsDir, outputDir, indexHtml, historyFile, historyEntries, results, environment, stats: readStats(outputDir) };
+}
+
+export function countHistoryEntries(historyFile: string): number {
+  if (!existsSync(historyFile)) return 0;
+  return readFileSync(historyFile, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+}
+
+function checkResultsDir(dir: string): void {
+  if (!existsSync(dir)) {
+    throw new UserError(
+      `no test results at ${dir}\n  fix: run the tests first (npm test, or clusterproof run --profile FILE), ` +
+        'or point --results at the directory holding the Allure results',
+    );
+  }
+  if (!statSync(dir).isDirectory()) throw new UserError(`--results ${dir} is not a directory`);
+  // allure treats its results argument as a glob pattern
+  if (/[*?[\]{}()!+@]/.test(dir)) {
+    throw new UserError(`--results ${dir}: the path contains glob characters (*?[]{}()!+@) Allure would expand; move or rename it`);
+  }
+}
+
+function defaultEnvironment(): EnvironmentInfo {
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string };
+  return { 'clusterproof.version': pkg.version ?? 'unknown', 'node.version': process.version };
+}
+
+function allureCli(): string {
+  // the package's main module is its CLI entry; cli.js sits in the package root
+  const main = createRequire(import.meta.url).resolve('allure');
+  return join(dirname(dirname(main)), 'cli.js');
+}
+
+function runAllureGenerate(resultsDir: string, outputDir: string, env: Record<string, string>): Promise<void> {
+  const args = [allureCli(), 'generate', resultsDir, '--config', ALLURE_CONFIG_FILE, '--output', outputDir];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code === 0) resolvePromise();
+      else reject(new Error(`allure generate failed (${signal ?? `exit ${code}`}):\n${output.trim()}`));
+    });
+  });
+}
+
+function readStats(outputDir: string): Record<string, number> {
+  try {
+    const summary = JSON.parse(readFileSync(join(outputDir, 'summary.json'), 'utf8')) as { stats?: Record<string, number> };
+    return summary.stats ?? {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,119 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { UserError } from '../../src/errors.ts';
+import type { NodeSpec } from '../../src/profile/schema.ts';
+import { PveTaskError } from '../../fixtures/providers/proxmox/api-errors.ts';
+import type { PveVmStatus } from '../../fixtures/providers/proxmox/api-types.ts';
+import { ProxmoxClient } from '../../fixtures/providers/proxmox/client.ts';
+import { ProxmoxNodeControl, vmOf } from '../../fixtures/providers/proxmox/node-control.ts';
+import { PveDouble } from './pve-contract.ts';
+
+const node = (name: string, vmid: number): NodeSpec => ({
+  name,
+  role: vmid < 104 ? 'control-plane' : 'worker',
+  ip: `192.168.40.${vmid - 40}`,
+  hypervisor: { node: 'pve1', vmid },
+});
+const cp1 = node('cp1', 101);
+const cp2 = node('cp2', 102);
+const w1 = node('w1', 104);
+const w2 = node('w2', 105);
+
+let double: PveDouble;
+let client: ProxmoxClient;
+let nodes: ProxmoxNodeControl;
+
+beforeAll(async () => {
+  double = await PveDouble.start({
+    vms: [
+      { vmid: 101, name: 'cp1', status: 'running' },
+      { vmid: 102, name: 'cp2', status: 'running' },
+      { vmid: 104, name: 'w1', status: 'stopped' },
+      { vmid: 105, name: 'w2', status: 'running', ignoresAcpi: true },
+    ],
+  });
+  client = new ProxmoxClient(double.clientOptions());
+  nodes = new ProxmoxNodeControl(client, { taskTimeoutMs: 5000, shutdownTimeoutS: 1 });
+});
+afterEach(() => double.assertNoViolations());
+afterAll(async () => {
+  client.close();
+  await double.close();
+});
+
+describe('ProxmoxNodeControl', () => {
+  test('status maps the VM state', async () => {
+    expect(await nodes.status(cp1)).toBe('running');
+    expect(await nodes.status(w1)).toBe('stopped');
+  });
+
+  test('powerOff is a hard stop waited to completion', async () => {
+    const from = double.requests.length;
+    await nodes.powerOff(cp1);
+    expect(double.vm(101).status).toBe('stopped');
+    expect(await nodes.status(cp1)).toBe('stopped');
+    const calls = double.calls.slice(from);
+    expect(calls[0]).toBe('POST /nodes/{node}/qemu/{vmid}/status/stop');
+    expect(calls.slice(1, -1).every((c) => c === 'GET /nodes/{node}/tasks/{upid}/status')).toBe(true);
+  });
+
+  test('powerOn starts a stopped VM and leaves a running one alone', async () => {
+    await nodes.powerOn(cp1);
+    expect(double.vm(101).status).toBe('running');
+    const starts = double.powerCalls.filter((c) => c === 'start 101').length;
+    await nodes.powerOn(cp1);
+    expect(double.powerCalls.filter((c) => c === 'start 101').length).toBe(starts);
+  });
+
+  test('shutdown is an ACPI shutdown with the configured timeout', async () => {
+    await nodes.shutdown(cp2);
+    expect(double.vm(102).status).toBe('stopped');
+    const request = double.requests.filter((r) => r.template === '/nodes/{node}/qemu/{vmid}/status/shutdown').at(-1);
+    expect(request?.params).toEqual({ timeout: '1', forceStop: '0' });
+  });
+
+  test('a guest that ignores ACPI fails the shutdown with the task exit status, or is stopped when forced', async () => {
+    const err = await nodes.shutdown(w2).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PveTaskError);
+    expect((err as PveTaskError).exitstatus).toBe('VM quit/powerdown failed - got timeout');
+    expect(double.vm(105).status).toBe('running');
+
+    const forcing = new ProxmoxNodeControl(client, { taskTimeoutMs: 5000, shutdownTimeoutS: 1, forceStopAfterShutdownTimeout: true });
+    await forcing.shutdown(w2);
+    expect(double.vm(105).status).toBe('stopped');
+  });
+
+  test('a failed power task rejects with its exit status', async () => {
+    double.nextTask('start', { fail: 'start failed: QEMU exited with code 1' });
+    await expect(nodes.powerOn(w1)).rejects.toThrow(/qmstart 104 on pve1 failed: start failed: QEMU exited with code 1/);
+    expect(double.vm(104).status).toBe('stopped');
+  });
+
+  test('a node without a hypervisor reference is a UserError naming the node and the profile field', async () => {
+    const bare: NodeSpec = { name: 'cp9', role: 'control-plane', ip: '192.168.40.69' };
+    const before = double.requests.length;
+    for (const op of [() => nodes.powerOff(bare), () => nodes.powerOn(bare), () => nodes.shutdown(bare), () => nodes.status(bare)]) {
+      const err = await op().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as Error).message).toBe(
+        'node cp9 has no Proxmox VM reference: set nodes[name=cp9].hypervisor to { node: <PVE node>, vmid: <VM id> } in the profile',
+      );
+    }
+    expect(double.requests.length).toBe(before);
+    expect(vmOf(cp1)).toEqual({ node: 'pve1', vmid: 101 });
+  });
+});
+
+describe('ProxmoxNodeControl status mapping', () => {
+  const withStatus = (s: Partial<PveVmStatus>) =>
+    new ProxmoxNodeControl({ vmStatus: async () => ({ vmid: 101, status: 'running', ...s }) } as unknown as ProxmoxClient);
+
+  test.each([
+    [{ status: 'running', qmpstatus: 'running' }, 'running'],
+    [{ status: 'running', qmpstatus: undefined }, 'running'],
+    [{ status: 'running', qmpstatus: 'paused' }, 'unknown'],
+    [{ status: 'running', qmpstatus: 'prelaunch' }, 'unknown'],
+    [{ status: 'stopped', qmpstatus: 'stopped' }, 'stopped'],
+  ] as const)('%o -> %s', async (s, expected) => {
+    expect(await withStatus(s).status(cp1)).toBe(expected);
+  });
+});
