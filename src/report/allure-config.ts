@@ -1,7 +1,9 @@
 /**
  * The Allure 3 configuration clusterproof generates its report with (loaded by ../../allurerc.ts, so a plain
- * `npx allure generate` from the repository root builds the same report). Paths can be moved by environment
- * variables, which is how `clusterproof report --output/--history` and the tests point it elsewhere.
+ * `npx allure generate` from the repository root builds the same report). `allure generate` has no flag for the
+ * history file, so `clusterproof report --history` moves it with an environment variable.
+ *
+ * Only types may be imported from 'allure': its main module is the Allure CLI and runs when imported.
  */
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
@@ -16,7 +18,6 @@ export const DEFAULT_HISTORY_FILE = join(PROJECT_ROOT, 'reports', 'history', 'hi
 export const HISTORY_LIMIT = 100;
 
 export const REPORT_ENV = {
-  output: 'CLUSTERPROOF_REPORT_OUTPUT',
   history: 'CLUSTERPROOF_REPORT_HISTORY',
   name: 'CLUSTERPROOF_REPORT_NAME',
 } as const;
@@ -25,7 +26,9 @@ export function allureConfig(env: NodeJS.ProcessEnv = process.env): AllureConfig
   const name = env[REPORT_ENV.name] || 'clusterproof';
   return {
     name,
-    output: resolve(env[REPORT_ENV.output] || DEFAULT_OUTPUT_DIR),
+    // for a plain `npx allure generate`; clusterproof report passes its results directory explicitly
+    resultsDir: resolve(env.ALLURE_RESULTS_DIR || DEFAULT_RESULTS_DIR),
+    output: DEFAULT_OUTPUT_DIR,
     historyPath: resolve(env[REPORT_ENV.history] || DEFAULT_HISTORY_FILE),
     historyLimit: HISTORY_LIMIT,
     categories: REPORT_CATEGORIES,

@@ -158,7 +158,10 @@ function redactValue(value: unknown, ancestors: Set<object>): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (ancestors.has(value)) return '[circular]';
   const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') return redactValue(toJSON.call(value), ancestors);
+  if (typeof toJSON === 'function') {
+    const plain: unknown = toJSON.call(value); // Date, Buffer, ...: what JSON.stringify would write
+    if (plain !== value) return redactValue(plain, ancestors);
+  }
   ancestors.add(value);
   try {
     if (Array.isArray(value)) return value.map((v) => redactValue(v, ancestors));
