@@ -1,0 +1,154 @@
+/**
+ * etcd keeps quorum with one control plane down (2/3 healthy, one leader, writes accepted) and loses it with
+ * two (writes refused, the API reports etcd unhealthy); powered back, every key written before and during the
+ * faults is still there and the raft index advances on every member.
+ * etcd is observed member by member (never through the VIP); API writes go to a surviving API server.
+ */
+import { randomUUID } from 'node:crypto';
+import { all, consistently, eventually } from '../../fixtures/expect/expectation.ts';
+import { etcdMembersHealthy, nodesReady } from '../../fixtures/checks.ts';
+import type { NodeSpec } from '../../src/profile/schema.ts';
+import type { EtcdProbe } from '../../fixtures/interfaces.ts';
+import type { KubeAccess } from '../../fixtures/providers/kube.ts';
+import { describe, expect, test } from '../../fixtures/test.ts';
+import { httpsRequest } from '../../fixtures/providers/https-json.ts';
+
+const apiOf = (kube: KubeAccess, node: NodeSpec) => kube.through(`https://${node.ip}:6443`);
+
+async function steadyState(etcd: EtcdProbe, kube: KubeAccess, cps: NodeSpec[], timeoutMs: number) {
+  if (cps.length < 3) throw new Error(`etcd quorum experiments need at least 3 control-plane nodes; the profile declares ${cps.length}`);
+  await eventually(
+    `steady state: etcd ${cps.length}/${cps.length} healthy with one leader, control planes Ready`,
+    all(etcdMembersHealthy(etcd, cps.length), nodesReady(kube, cps.map((n) => n.name))),
+    { timeoutMs },
+  );
+}
+
+describe('ha/etcd-quorum', () => {
+  for (const victimRole of ['leader', 'follower'] as const) {
+    test(`one control plane down (the etcd ${victimRole}): 2/3 healthy, one leader, writes accepted`, async ({ etcd, kube, nodes, topology, timeline, slo }) => {
+      const cps = topology.controlPlanes;
+      await steadyState(etcd, kube, cps, 180_000);
+      const run = randomUUID().slice(0, 8);
+      expect(await etcd.put!(`/clusterproof/sentinel/${run}/before`, 'before'), 'a quorum write before the fault').toBe(true);
+
+      const leader = await etcd.leader();
+      const victim = topology.byName(victimRole === 'leader' ? leader! : cps.find((n) => n.name !== leader)!.name);
+      const survivor = cps.find((n) => n.name !== victim.name)!;
+      await nodes.powerOff(victim);
+
+      if (victimRole === 'leader') {
+        await timeline.until('a new etcd leader is elected', async () => {
+          const l = await etcd.leader();
+          return l && l !== victim.name ? l : undefined;
+        }, { sloSeconds: slo.etcdLeaderElectionSeconds, sloName: 'slo.etcdLeaderElectionSeconds', kind: 'detection', intervalMs: 100 });
+      }
+      await timeline.until('the first quorum write is accepted', () => etcd.put!(`/clusterproof/sentinel/${run}/during`, 'during', 1000), {
+        sloSeconds: slo.apiWriteRecoverySeconds,
+        sloName: 'slo.apiWriteRecoverySeconds',
+        kind: 'recovery',
+        intervalMs: 100,
+      });
+      await timeline.until(
+        `an API write through ${survivor.name}'s API server succeeds`,
+        async () => {
+          await apiOf(kube, survivor).writeSentinel(`clusterproof-${run}`, { phase: 'one-down' });
+          return true;
+        },
+        { sloSeconds: slo.apiWriteRecoverySeconds, sloName: 'slo.apiWriteRecoverySeconds', kind: 'recovery', intervalMs: 200 },
+      );
+      await consistently(`2/${cps.length} members healthy with exactly one leader`, etcdMembersHealthy(etcd, cps.length - 1), { forMs: 5_000 });
+
+      await nodes.restore(victim);
+      await timeline.until('the member rejoins: 3/3 healthy', async () => (await etcdMembersHealthy(etcd, cps.length)()).state === 'succeeded', {
+        sloSeconds: slo.nodeRecoverySeconds,
+        sloName: 'slo.nodeRecoverySeconds',
+        since: `restore ${victim.name}`,
+        kind: 'recovery',
+      });
+      expect(await etcd.get!(`/clusterproof/sentinel/${run}/before`)).toBe('before');
+      expect(await etcd.get!(`/clusterproof/sentinel/${run}/during`)).toBe('during');
+      await kube.deleteSentinels().catch(() => undefined);
+    });
+  }
+
+  test('two control planes down: quorum is lost, writes fail; powered back, every key survives', async ({ etcd, kube, nodes, guard, topology, timeline, slo, skip }) => {
+    const verdict = guard.mayLoseQuorum();
+    if (!verdict.allowed) skip(verdict.reason);
+    const cps = topology.controlPlanes;
+    await steadyState(etcd, kube, cps, 180_000);
+    const run = randomUUID().slice(0, 8);
+    const written: string[] = [];
+    const put = async (key: string, timeoutMs = 2000) => {
+      const ok = await etcd.put!(`/clusterproof/sentinel/${run}/${key}`, key, timeoutMs);
+      if (ok) written.push(key);
+      return ok;
+    };
+    expect(await put('before'), 'a quorum write before the faults').toBe(true);
+
+    const leader = await etcd.leader();
+    const [first, second] = cps.filter((n) => n.name !== leader);
+    const remaining = topology.byName(leader!);
+    await nodes.powerOff(first!);
+    await timeline.until('writes continue with one member down', () => put('one-down', 1000), {
+      sloSeconds: slo.apiWriteRecoverySeconds,
+      sloName: 'slo.apiWriteRecoverySeconds',
+      intervalMs: 100,
+    });
+
+    await nodes.powerOff(second!);
+    await timeline.until('writes are refused without quorum', async () => !(await put('no-quorum', 1500)), {
+      sloSeconds: slo.quorumLossWriteFailureSeconds,
+      sloName: 'slo.quorumLossWriteFailureSeconds',
+      kind: 'symptom',
+    });
+    const api = apiOf(kube, remaining);
+    await timeline.until(
+      `${remaining.name}'s API server reports etcd unhealthy`,
+      async () => {
+        const readyz = await fetchReadyz(api);
+        return /\[-\]etcd/.test(readyz) ? readyz.split('\n').find((l) => l.includes('etcd')) : undefined;
+      },
+      { sloSeconds: slo.quorumLossWriteFailureSeconds + 30, sloName: 'slo.quorumLossWriteFailureSeconds (+30 s for the API server health check)', kind: 'detection' },
+    );
+
+    await nodes.restore(first!);
+    await nodes.restore(second!);
+    await timeline.until('quorum is back: 3/3 healthy with one leader', async () => (await etcdMembersHealthy(etcd, cps.length)()).state === 'succeeded', {
+      sloSeconds: slo.nodeRecoverySeconds,
+      sloName: 'slo.nodeRecoverySeconds',
+      since: `restore ${second!.name}`,
+      kind: 'recovery',
+    });
+    expect(await put('after'), 'a quorum write after recovery').toBe(true);
+
+    const before = await etcd.members();
+    await eventually(
+      'the raft index advances and matches on every member',
+      async () => {
+        await put(`tick-${Date.now()}`);
+        const now = await etcd.members();
+        const indexes = now.map((m) => m.raftIndex ?? -1);
+        const advanced = now.every((m) => (m.raftIndex ?? -1) > (before.find((b) => b.name === m.name)?.raftIndex ?? -1));
+        const spread = Math.max(...indexes) - Math.min(...indexes);
+        return advanced && spread <= 2
+          ? { state: 'succeeded', message: `raft index ${indexes.join('/')}` }
+          : { state: 'pending', message: `raft indexes ${now.map((m) => `${m.name}=${m.raftIndex}`).join(' ')}` };
+      },
+      { timeoutMs: 30_000 },
+    );
+    for (const key of written) expect(await etcd.get!(`/clusterproof/sentinel/${run}/${key}`), `sentinel ${key} written while the cluster accepted writes`).toBe(key);
+    expect(written).not.toContain('no-quorum');
+  });
+});
+
+/** GET /readyz?verbose through a specific API server (public to unauthenticated clients); "[-]etcd failed" when etcd is down. */
+async function fetchReadyz(api: KubeAccess): Promise<string> {
+  const cluster = api.config.getCurrentCluster()!;
+  const res = await httpsRequest(`${cluster.server}/readyz?verbose`, {
+    ca: cluster.caData ? Buffer.from(cluster.caData, 'base64') : undefined,
+    caFile: cluster.caFile,
+    timeoutMs: 5000,
+  });
+  return res.body;
+}
