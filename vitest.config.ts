@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LabOrderSequencer from './tests/support/lab-order-sequencer.ts';
 
 /**
  * Two test projects:
@@ -10,7 +11,8 @@ const resultsDir = process.env.ALLURE_RESULTS_DIR ?? 'reports/allure-results';
 
 export default defineConfig({
   test: {
-    reporters: ['default', ['allure-vitest/reporter', { resultsDir }]],
+    reporters: ['default', ['allure-vitest/reporter', { resultsDir }], './tests/support/summary-reporter.ts'],
+    sequence: { sequencer: LabOrderSequencer },
     setupFiles: ['allure-vitest/setup'],
     testTimeout: 30_000,
     hookTimeout: 120_000,

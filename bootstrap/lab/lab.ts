@@ -25,6 +25,7 @@ import { resolveLabBinaries } from './binaries.ts';
 import { kubeNodeNames, labPlan } from './plan.ts';
 import type { SupervisorConfig } from './supervisor.ts';
 import { applyApps } from '../gitops/apps.ts';
+import { currentVariant, LAB_VARIANTS, saveVariant, type LabVariant } from './variants.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,6 +65,7 @@ export async function supervisorConfig(): Promise<SupervisorConfig> {
     bin: resolveLabBinaries(),
     settings: LAB_SETTINGS,
     adminKubeconfig: tls.adminKubeconfig,
+    variant: currentVariant(),
     pve: { port: LAB_PVE_PORT, tokenId: token.id, tokenSecret: token.secret, certFile: tls.pveServer.cert, keyFile: tls.pveServer.key },
   };
 }
@@ -124,7 +126,7 @@ export interface LabUpResult {
   profile: string;
 }
 
-export async function labUp(progress: Progress = () => undefined): Promise<LabUpResult> {
+export async function labUp(progress: Progress = () => undefined, opts: { variant?: LabVariant } = {}): Promise<LabUpResult> {
   const started = performance.now();
   requireRoot('clusterproof lab up');
   requireTools('ip', 'iptables', 'openssl');
@@ -132,6 +134,11 @@ export async function labUp(progress: Progress = () => undefined): Promise<LabUp
   mkdirSync(labStateDir(), { recursive: true });
   const release = acquireLabLock(labPaths.lock(), 'lab up');
   try {
+    if (supervisorPid() && existsSync(labPaths.profile()) && currentVariant() !== opts.variant) {
+      throw new UserError(
+        `the lab is running ${currentVariant() ? `variant ${currentVariant()}` : 'without a variant'}; take it down first (clusterproof lab down) to start ${opts.variant ? `variant ${opts.variant}` : 'the normal lab'}`,
+      );
+    }
     if (supervisorPid() && existsSync(labPaths.profile())) {
       progress('the lab is already running: checking it is ready');
       await waitReady(progress, 120_000);
@@ -144,6 +151,8 @@ export async function labUp(progress: Progress = () => undefined): Promise<LabUp
     progress('PKI: CA, etcd, API server, component certificates and kubeconfigs');
     await ensureLabPki(labPaths.pki());
     const token = ensurePveToken();
+    saveVariant(opts.variant);
+    if (opts.variant) progress(`variant ${opts.variant}: ${LAB_VARIANTS[opts.variant]}`);
     const tls = labTlsFiles(labPaths.pki());
     const profilePath = labPaths.profile();
     mkdirSync(labPaths.logs(), { recursive: true });
@@ -208,6 +217,7 @@ async function teardown(progress: Progress): Promise<string[]> {
     rmSync(p, { force: true });
   }
   rmSync(labPaths.data(), { recursive: true, force: true });
+  saveVariant(undefined);
   return done;
 }
 

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { ProcessManager } from './process-manager.ts';
+import { applyVariant, type LabVariant } from './variants.ts';
 import { nodeProcesses, type LabBinaries, type LabSettings, type LabTlsFiles } from './node-components.ts';
 import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from './plan.ts';
 import { labPaths } from './paths.ts';
@@ -22,6 +23,7 @@ export interface SupervisorConfig {
   bin: LabBinaries;
   settings: LabSettings;
   adminKubeconfig: string;
+  variant?: LabVariant;
   pve: { port: number; tokenId: string; tokenSecret: string; certFile: string; keyFile: string };
 }
 
@@ -45,7 +47,7 @@ export class LabSupervisor implements LabPowerBackend {
   }
 
   private specs(node: string) {
-    return nodeProcesses(node, { tls: this.config.tls, bin: this.config.bin, settings: this.config.settings, dataDir: labPaths.data() });
+    return applyVariant(this.config.variant, nodeProcesses(node, { tls: this.config.tls, bin: this.config.bin, settings: this.config.settings, dataDir: labPaths.data() }));
   }
 
   private nodeOf(vmid: number): string {

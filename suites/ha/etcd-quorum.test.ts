@@ -5,7 +5,8 @@
  * etcd is observed member by member (never through the VIP); API writes go to a surviving API server.
  */
 import { randomUUID } from 'node:crypto';
-import { all, consistently, eventually } from '../../fixtures/expect/expectation.ts';
+import { all, consistently, eventually, failed, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
+import type { GuardedNodes } from '../../fixtures/guarded-nodes.ts';
 import { etcdMembersHealthy, nodesReady } from '../../fixtures/checks.ts';
 import type { NodeSpec } from '../../src/profile/schema.ts';
 import type { EtcdProbe } from '../../fixtures/interfaces.ts';
@@ -15,11 +16,22 @@ import { httpsRequest } from '../../fixtures/providers/https-json.ts';
 
 const apiOf = (kube: KubeAccess, node: NodeSpec) => kube.through(`https://${node.ip}:6443`);
 
-async function steadyState(etcd: EtcdProbe, kube: KubeAccess, cps: NodeSpec[], timeoutMs: number) {
+/**
+ * Refuse to experiment on a cluster that is already degraded: a member whose node is powered off before the
+ * experiment fails the steady state at once (waiting would not help); a member still recovering is waited for.
+ */
+async function steadyState(etcd: EtcdProbe, kube: KubeAccess, nodes: GuardedNodes, cps: NodeSpec[], timeoutMs: number) {
   if (cps.length < 3) throw new Error(`etcd quorum experiments need at least 3 control-plane nodes; the profile declares ${cps.length}`);
+  const poweredOff: Check = async () => {
+    const off = [];
+    for (const n of cps) if ((await nodes.status(n)) === 'stopped') off.push(n.name);
+    return off.length
+      ? failed(`refusing to start: control plane ${off.join(', ')} is already powered off, so etcd is degraded before any fault (power it on first)`)
+      : succeeded('every control plane is powered on');
+  };
   await eventually(
     `steady state: etcd ${cps.length}/${cps.length} healthy with one leader, control planes Ready`,
-    all(etcdMembersHealthy(etcd, cps.length), nodesReady(kube, cps.map((n) => n.name))),
+    all(poweredOff, etcdMembersHealthy(etcd, cps.length), nodesReady(kube, cps.map((n) => n.name))),
     { timeoutMs },
   );
 }
@@ -28,7 +40,7 @@ describe('ha/etcd-quorum', () => {
   for (const victimRole of ['leader', 'follower'] as const) {
     test(`one control plane down (the etcd ${victimRole}): 2/3 healthy, one leader, writes accepted`, async ({ etcd, kube, nodes, topology, timeline, slo }) => {
       const cps = topology.controlPlanes;
-      await steadyState(etcd, kube, cps, 180_000);
+      await steadyState(etcd, kube, nodes, cps, slo.nodeRecoverySeconds * 1000);
       const run = randomUUID().slice(0, 8);
       expect(await etcd.put!(`/clusterproof/sentinel/${run}/before`, 'before'), 'a quorum write before the fault').toBe(true);
 
@@ -76,7 +88,7 @@ describe('ha/etcd-quorum', () => {
     const verdict = guard.mayLoseQuorum();
     if (!verdict.allowed) skip(verdict.reason);
     const cps = topology.controlPlanes;
-    await steadyState(etcd, kube, cps, 180_000);
+    await steadyState(etcd, kube, nodes, cps, slo.nodeRecoverySeconds * 1000);
     const run = randomUUID().slice(0, 8);
     const written: string[] = [];
     const put = async (key: string, timeoutMs = 2000) => {

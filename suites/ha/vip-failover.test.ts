@@ -28,7 +28,7 @@ describe('ha/vip-failover', () => {
             const other = holders.find((h) => h !== victim.name);
             return other && holders.length === 1 && (await vip.readyz(1000)).ok ? other : undefined;
           },
-          { sloSeconds, sloName, kind: 'recovery', intervalMs: 200 },
+          { sloSeconds, sloName, kind: 'recovery', intervalMs: 200, timeoutSeconds: sloSeconds + 15 },
         );
         expect(newHolder).not.toBe(victim.name);
       } finally {

@@ -7,6 +7,7 @@ import { labNode, labPlan } from '../../../bootstrap/lab/plan.ts';
 import { labTlsFiles } from '../../../bootstrap/lab/tls-files.ts';
 import { labPaths } from '../../../bootstrap/lab/paths.ts';
 import { ExitCode } from '../../errors.ts';
+import { LAB_VARIANTS, parseVariant } from '../../../bootstrap/lab/variants.ts';
 
 const stamp = (started: number) => `[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
 
@@ -23,9 +24,10 @@ export function registerLab(program: Command): void {
   lab
     .command('up')
     .description('Bring the lab up (idempotent: on a running lab it only checks readiness) and write its profile.')
-    .action(async () => {
+    .option('--variant <name>', `a lab with one property broken on purpose, for negative controls: ${Object.keys(LAB_VARIANTS).join(', ')}`)
+    .action(async (opts: { variant?: string }) => {
       const started = performance.now();
-      const result = await labUp((step) => console.log(`${stamp(started)} ${step}`));
+      const result = await labUp((step) => console.log(`${stamp(started)} ${step}`), { variant: parseVariant(opts.variant) });
       console.log(
         result.alreadyUp
           ? `lab already up and ready (${result.seconds.toFixed(1)} s); profile: ${result.profile}`

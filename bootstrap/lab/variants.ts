@@ -1,0 +1,39 @@
+/**
+ * Lab variants: the lab with one property deliberately broken, so the project's negative controls can prove
+ * each suite fails when the property it guards is gone. `lab up --variant NAME`; the default lab has none.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../../src/errors.ts';
+import { labStateDir } from './paths.ts';
+import type { ProcessSpec } from './process-manager.ts';
+
+export const LAB_VARIANTS = {
+  'vip-single-holder': 'the VIP agent runs on cp1 only, so the VIP can never fail over to another control plane',
+} as const;
+export type LabVariant = keyof typeof LAB_VARIANTS;
+
+const variantFile = () => join(labStateDir(), 'variant');
+
+export function parseVariant(name: string | undefined): LabVariant | undefined {
+  if (name === undefined) return undefined;
+  if (!Object.hasOwn(LAB_VARIANTS, name)) {
+    throw new UserError(`unknown lab variant "${name}"; variants: ${Object.entries(LAB_VARIANTS).map(([k, v]) => `${k} (${v})`).join('; ')}`);
+  }
+  return name as LabVariant;
+}
+
+export function saveVariant(variant: LabVariant | undefined): void {
+  if (variant) writeFileSync(variantFile(), variant);
+  else rmSync(variantFile(), { force: true });
+}
+
+export function currentVariant(): LabVariant | undefined {
+  return existsSync(variantFile()) ? (readFileSync(variantFile(), 'utf8').trim() as LabVariant) : undefined;
+}
+
+/** The node's processes as the variant wants them. */
+export function applyVariant(variant: LabVariant | undefined, specs: ProcessSpec[]): ProcessSpec[] {
+  if (variant === 'vip-single-holder') return specs.filter((s) => s.name !== 'vip-agent' || s.node === 'cp1');
+  return specs;
+}

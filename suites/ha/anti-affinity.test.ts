@@ -1,0 +1,223 @@
+/**
+ * Pod anti-affinity holds as the profile intends, for every app that declares one: replicas run on distinct
+ * topology domains; one replica more than the schedulable domains stays Pending with the scheduler's anti-affinity
+ * reason (required) or is co-located (preferred); and when a worker loses power it is marked NotReady and tainted,
+ * its replicas are evicted per their tolerations and replaced as the rule allows, and the service is kept.
+ */
+import type * as k8s from '@kubernetes/client-node';
+import type { AppSpec, Profile } from '../../src/profile/schema.ts';
+import { loadProfile } from '../../src/profile/load.ts';
+import { nodesReady } from '../../fixtures/checks.ts';
+import { all, consistently, eventually, failed, pending, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
+import { KubeAccess } from '../../fixtures/providers/kube.ts';
+import { profilePathFromEnv } from '../../fixtures/target.ts';
+import { describe, expect, test } from '../../fixtures/test.ts';
+import { watchReadyReplicas } from '../../fixtures/watchers/ready-replicas-watch.ts';
+import { extraReplicasCoLocated, extraReplicasPending, replicasSpread, workloadSettled } from '../../fixtures/workload-checks.ts';
+import {
+  allPods,
+  describeWorkload,
+  domainOf,
+  domainsOf,
+  livePods,
+  podName,
+  readWorkload,
+  scaleWorkload,
+  schedulableNodes,
+  unschedulableMessage,
+  workloadOf,
+} from '../../fixtures/workloads.ts';
+
+const UNREACHABLE = 'node.kubernetes.io/unreachable';
+/** a previous test may have just powered a node back on: give the cluster time to settle */
+const STEADY_TIMEOUT_MS = 240_000;
+/** how long the scheduler's refusal must hold */
+const HOLD_MS = 5_000;
+
+const { profile: declared } = await loadProfile(profilePathFromEnv());
+const apps = declared.apps.filter((a) => a.workload.antiAffinity !== 'none');
+
+function steadyState(kube: KubeAccess, profile: Profile, app: AppSpec): Promise<number> {
+  return eventually(
+    `steady state: every node Ready, ${app.name} settled at ${app.workload.replicas} Ready replicas`,
+    all(nodesReady(kube, profile.nodes.map((n) => n.name)), workloadSettled(kube, app)),
+    { timeoutMs: STEADY_TIMEOUT_MS },
+  );
+}
+
+/** The replacement replica got a node, and with required anti-affinity a domain no other replica holds. */
+function replacementScheduled(kube: KubeAccess, app: AppSpec, replacement: k8s.V1Pod): Check {
+  const spread = replicasSpread(kube, app);
+  return async () => {
+    const pod = (await kube.core.readNamespacedPod({ namespace: app.namespace, name: podName(replacement) })) as k8s.V1Pod;
+    if (!pod.spec?.nodeName) return pending(`${podName(pod)} not scheduled: ${unschedulableMessage(pod) ?? 'no scheduler verdict yet'}`);
+    if (app.workload.antiAffinity !== 'required') return succeeded(`${podName(pod)} scheduled on ${pod.spec.nodeName}`);
+    return spread();
+  };
+}
+
+/** Seconds between the taint and the eviction (deletionTimestamp minus the grace period), and what the pod tolerates. */
+function evictionDelay(pod: k8s.V1Pod, taint: k8s.V1Taint): { seconds: number; toleratedSeconds: number } {
+  const meta = pod.metadata!;
+  const evictedAt = new Date(meta.deletionTimestamp!).getTime() - (meta.deletionGracePeriodSeconds ?? 0) * 1000;
+  const toleration = pod.spec?.tolerations?.find(
+    (t) => (t.key === UNREACHABLE || (!t.key && t.operator === 'Exists')) && (!t.effect || t.effect === 'NoExecute'),
+  );
+  return { seconds: (evictedAt - new Date(taint.timeAdded!).getTime()) / 1000, toleratedSeconds: toleration?.tolerationSeconds ?? 0 };
+}
+
+describe('ha/anti-affinity', () => {
+  if (!apps.length) test.skip('no app in the profile declares pod anti-affinity', () => {});
+
+  for (const app of apps) {
+    const ref = workloadOf(app);
+    const key = app.workload.topologyKey;
+    const required = app.workload.antiAffinity === 'required';
+
+    test(`${app.name}: replicas run on distinct ${key}`, async ({ kube, profile }) => {
+      await steadyState(kube, profile, app);
+      await eventually(`replicas of ${describeWorkload(ref)} on distinct ${key}`, replicasSpread(kube, app), { timeoutMs: 10_000 });
+    });
+
+    test(`${app.name}: one replica more than the schedulable ${key} domains is ${required ? 'left Pending by the scheduler' : 'co-located'}`, async ({
+      kube,
+      profile,
+      target,
+      ledger,
+      timeline,
+    }) => {
+      await steadyState(kube, profile, app);
+      const workload = await readWorkload(kube, ref);
+      const domains = domainsOf(schedulableNodes(await kube.nodes(), workload.spec?.template.spec, key), key);
+      const replicas = domains.size + 1;
+      const scaled = await ledger.apply(
+        `scale ${describeWorkload(ref)} to ${replicas} replicas`,
+        {
+          kind: 'kube.scale',
+          params: { profile: target.profilePath, kind: ref.kind, namespace: ref.namespace, name: ref.name, replicas: app.workload.replicas },
+          summary: `scale ${describeWorkload(ref)} back to ${app.workload.replicas} replicas`,
+        },
+        () => scaleWorkload(kube, ref, replicas),
+      );
+      timeline.fault(`scale to ${replicas} replicas`, `${domains.size} schedulable ${key} domains: ${[...domains].join(', ')}`);
+
+      if (required) {
+        const extraPending = extraReplicasPending(kube, app, replicas, domains.size);
+        await eventually(`replica ${replicas} left Pending by required anti-affinity`, extraPending, { timeoutMs: 60_000 });
+        await consistently(`replica ${replicas} stays Pending`, extraPending, { forMs: HOLD_MS });
+        timeline.mark('extra replica Pending', 'detection', (await extraPending()).message);
+      } else {
+        const coLocated = extraReplicasCoLocated(kube, app, replicas);
+        await eventually(`replica ${replicas} co-located as preferred anti-affinity allows`, coLocated, { timeoutMs: 60_000 });
+        timeline.mark('extra replica co-located', 'detection', (await coLocated()).message);
+      }
+
+      await ledger.undo(scaled);
+      timeline.mark(`scaled back to ${app.workload.replicas} replicas`, 'recovery');
+      await eventually(`${app.name} back at ${app.workload.replicas} replicas on distinct ${key}`, all(workloadSettled(kube, app), replicasSpread(kube, app)), {
+        timeoutMs: 120_000,
+      });
+    });
+
+    test(`${app.name}: a worker's power loss is detected, its replica evicted and replaced as the rule allows, the service kept`, async ({
+      kube,
+      nodes,
+      guard,
+      profile,
+      topology,
+      slo,
+      timeline,
+      skip,
+    }) => {
+      const destructive = guard.mayBeDestructive();
+      if (!destructive.allowed) skip(destructive.reason);
+      if (app.workload.replicas < 2) skip(`${app.name} runs ${app.workload.replicas} replica: no service to keep through a node loss`);
+      await steadyState(kube, profile, app);
+
+      const workload = await readWorkload(kube, ref);
+      const [before, nodeList] = await Promise.all([livePods(kube, workload), kube.nodes()]);
+      const victimName = before.map((p) => p.spec?.nodeName).find((n) => topology.workers.some((w) => w.name === n));
+      if (!victimName) throw new Error(`no replica of ${app.name} runs on a profile worker: ${before.map((p) => `${podName(p)}@${p.spec?.nodeName}`).join(', ')}`);
+      const victim = topology.byName(victimName);
+      const onVictim = before.filter((p) => p.spec?.nodeName === victim.name);
+      // the evicted replica stays bound to the dead node until it comes back, so its domain counts as taken
+      const taken = new Set(before.map((p) => domainOf(p, nodeList, key)));
+      const free = [...domainsOf(schedulableNodes(nodeList.filter((n) => n.metadata?.name !== victim.name), workload.spec?.template.spec, key), key)].filter(
+        (d) => !taken.has(d),
+      );
+      const replacementStaysPending = required && free.length === 0;
+      timeline.mark(`victim ${victim.name}`, 'info', `runs ${onVictim.map(podName).join(', ')}; free ${key} domains: ${free.join(', ') || 'none'}`);
+
+      const readiness = watchReadyReplicas(kube, workload, timeline);
+      try {
+        await nodes.powerOff(victim);
+        const readNode = () => kube.core.readNode({ name: victim.name });
+
+        const notReady = `${victim.name} NotReady`;
+        await timeline.until(notReady, async () => !KubeAccess.isReady(await readNode()), {
+          sloSeconds: slo.nodeNotReadySeconds,
+          sloName: 'slo.nodeNotReadySeconds',
+          kind: 'symptom',
+          intervalMs: 1000,
+        });
+        const { value: taint } = await timeline.until(
+          `${UNREACHABLE}:NoExecute taint on ${victim.name}`,
+          async () => (await readNode()).spec?.taints?.find((t) => t.key === UNREACHABLE && t.effect === 'NoExecute'),
+          { sloSeconds: slo.nodeNotReadySeconds, sloName: 'slo.nodeNotReadySeconds', kind: 'detection', intervalMs: 1000 },
+        );
+
+        const uids = new Set(before.map((p) => p.metadata?.uid));
+        const { value: evicted } = await timeline.until(
+          `${onVictim.map(podName).join(', ')} marked for deletion`,
+          async () => {
+            const pods = await allPods(kube, workload);
+            const mine = pods.filter((p) => onVictim.some((v) => v.metadata?.uid === p.metadata?.uid));
+            return mine.every((p) => p.metadata?.deletionTimestamp) && mine;
+          },
+          { sloSeconds: slo.podEvictionSeconds, sloName: 'slo.podEvictionSeconds', since: notReady, intervalMs: 1000 },
+        );
+        for (const pod of evicted) {
+          const { seconds, toleratedSeconds } = evictionDelay(pod, taint);
+          // API timestamps have one-second resolution
+          expect(seconds, `${podName(pod)} was evicted ${seconds} s after the taint, but tolerates ${UNREACHABLE} for ${toleratedSeconds} s`).toBeGreaterThanOrEqual(
+            toleratedSeconds - 2,
+          );
+        }
+
+        const { value: replacement } = await timeline.until(
+          'replacement replica created',
+          async () => (await livePods(kube, workload)).find((p) => !uids.has(p.metadata?.uid)),
+          { sloSeconds: slo.podEvictionSeconds, sloName: 'slo.podEvictionSeconds', since: notReady, intervalMs: 1000 },
+        );
+        if (replacementStaysPending) {
+          const stillPending = extraReplicasPending(kube, app, app.workload.replicas, app.workload.replicas - onVictim.length);
+          await eventually(`${podName(replacement)} left Pending by required anti-affinity`, stillPending, { timeoutMs: 30_000 });
+          await consistently(`${podName(replacement)} stays Pending while ${victim.name} is down`, stillPending, { forMs: HOLD_MS });
+          timeline.mark('replacement Pending', 'detection', (await stillPending()).message);
+        } else {
+          await eventually(`${podName(replacement)} scheduled as ${app.workload.antiAffinity} anti-affinity allows`, replacementScheduled(kube, app, replacement), {
+            timeoutMs: 60_000,
+          });
+          timeline.mark('replacement scheduled', 'detection');
+        }
+
+        await nodes.restore(victim);
+        const recovered = all(nodesReady(kube, [victim.name]), workloadSettled(kube, app), ...(required ? [replicasSpread(kube, app)] : []));
+        await timeline.until(
+          `${victim.name} Ready and ${app.name} available again`,
+          async () => {
+            const outcome = await recovered();
+            if (outcome.state === 'failed') throw new Error(outcome.message);
+            return outcome.state === 'succeeded';
+          },
+          { sloSeconds: slo.nodeRecoverySeconds, sloName: 'slo.nodeRecoverySeconds', since: `restore ${victim.name}`, kind: 'recovery', intervalMs: 1000 },
+        );
+      } finally {
+        await readiness.stop();
+      }
+      expect(readiness.samples, 'the Ready replicas were never sampled').toBeGreaterThan(0);
+      const gaps = readiness.noneReadyAtMs.map((ms) => (ms / 1000).toFixed(0));
+      expect(gaps, `no Ready replica of ${app.name} at ${gaps.join(', ')} s into the experiment`).toEqual([]);
+    });
+  }
+});

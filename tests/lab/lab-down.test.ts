@@ -1,0 +1,45 @@
+/**
+ * Runs last (see tests/support/lab-order-sequencer.ts): `lab down` leaves no process, namespace, link, route,
+ * iptables rule, mount or lock behind, and a second `lab down` is a harmless no-op.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, test } from 'vitest';
+import { labPaths } from '../../bootstrap/lab/paths.ts';
+import { LAB_UP_MARKER } from '../../src/safety/destinations.ts';
+import { labSkipReason } from '../support/lab-prereqs.ts';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
+const cli = (...args: string[]) => run(process.execPath, [join(root, 'bin/clusterproof.mjs'), ...args], { cwd: root, timeout: 200_000 });
+const skip = labSkipReason();
+
+describe.skipIf(skip)('lab down', () => {
+  test('leaves nothing behind', async () => {
+    const pidsBefore = existsSync(labPaths.processes())
+      ? (JSON.parse(readFileSync(labPaths.processes(), 'utf8')) as Array<{ pid: number }>).map((p) => p.pid)
+      : [];
+    await cli('lab', 'down');
+
+    expect((await run('ip', ['netns', 'list'])).stdout).not.toMatch(/\bcp-/);
+    expect((await run('ip', ['-o', 'link'])).stdout).not.toMatch(/\bcp-/);
+    expect((await run('ip', ['route', 'show', 'table', 'all'])).stdout).not.toMatch(/198\.1[89]\./);
+    expect((await run('iptables-save')).stdout).not.toMatch(/cp-|198\.18\./);
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toMatch(/\/run\/netns/);
+    for (const pid of pidsBefore) expect(existsSync(`/proc/${pid}`), `lab process ${pid} still alive`).toBe(false);
+    expect((await run('pgrep', ['-f', 'clusterproof.mjs lab (supervise|vip-agent)']).catch(() => ({ stdout: '' }))).stdout).toBe('');
+    expect(existsSync(labPaths.lock())).toBe(false);
+    expect(existsSync(LAB_UP_MARKER)).toBe(false);
+    expect(existsSync(labPaths.profile())).toBe(false);
+
+    const again = await cli('lab', 'down');
+    expect(again.stdout).toMatch(/not up: nothing to remove/);
+  }, 240_000);
+
+  test('clients refuse lab addresses once the lab is down', async () => {
+    const { checkDestination } = await import('../../src/safety/destinations.ts');
+    expect(checkDestination('198.18.40.60')).toEqual({ allowed: false, reason: expect.stringMatching(/lab is down/) });
+  });
+});

@@ -1,0 +1,23 @@
+/**
+ * The project's tests share one machine-wide lab, so their files run in a fixed order (and one at a time):
+ * tests that need the lab down first (network, PKI), then everything that does not touch the lab, then the
+ * lab end to end (it brings the lab up), the suites and negative controls on it, and last the test that takes
+ * it down and proves nothing was left behind.
+ */
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+const ORDER: Array<[RegExp, number]> = [
+  [/tests\/lab\/(network|pki)\.test\.ts$/, 0],
+  [/tests\/lab\/lab-up\.test\.ts$/, 2],
+  [/tests\/lab\/suites-on-lab\.test\.ts$/, 3],
+  [/tests\/negative\//, 4],
+  [/tests\/lab\/lab-down\.test\.ts$/, 9],
+];
+
+const rank = (file: string) => ORDER.find(([re]) => re.test(file))?.[1] ?? 1;
+
+export default class LabOrderSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    return [...files].sort((a, b) => rank(a.moduleId) - rank(b.moduleId) || a.moduleId.localeCompare(b.moduleId));
+  }
+}
