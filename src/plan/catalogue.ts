@@ -36,7 +36,10 @@ export const CATALOGUE: SuiteInfo[] = [
   {
     id: 'conformance/cluster-health',
     file: 'suites/conformance/cluster-health.test.ts',
-    title: 'nodes Ready, control-plane components healthy, etcd 3/3, API through the VIP',
+    title:
+      'nodes Ready, control planes tainted, API live and ready (etcd included), etcd members healthy with one leader (etcd-direct), ' +
+      'workloads available, Services with ready endpoints, LoadBalancer addresses from the pools',
+    // the etcd test skips itself without etcd-direct, the LoadBalancer one without metallb when no address is assigned
     needs: [],
     faults: [],
   },
@@ -61,11 +64,17 @@ export const CATALOGUE: SuiteInfo[] = [
   {
     id: 'ha/anti-affinity',
     file: 'suites/ha/anti-affinity.test.ts',
-    title: 'replicas stay on distinct nodes; a worker loss is detected, tainted and evicted per tolerations',
-    needs: ['node-power'],
+    title: 'replicas stay on distinct nodes; the extra replica is refused by the scheduler; a worker loss is detected, tainted, evicted per tolerations',
+    // the placement and scaling tests need no node power; the worker-loss test skips itself without node-power
+    needs: [],
     faults: [
-      { action: 'scale', target: 'the anti-affinity workload, one replica above the schedulable nodes', nodeDown: false, undo: 'scale back to the profile replicas' },
-      powerOff('a worker running a replica'),
+      {
+        action: 'scale',
+        target: 'each workload with anti-affinity, to one replica more than the schedulable topology domains',
+        nodeDown: false,
+        undo: 'scale back to the profile replicas',
+      },
+      powerOff('a worker running a replica of each workload with anti-affinity'),
     ],
   },
 ];

@@ -8,7 +8,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { AppSpec, Profile } from '../../src/profile/schema.ts';
 import { loadProfile } from '../../src/profile/load.ts';
 import { nodesReady } from '../../fixtures/checks.ts';
-import { all, consistently, eventually, failed, pending, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
+import { all, consistently, eventually, pending, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
 import { KubeAccess } from '../../fixtures/providers/kube.ts';
 import { profilePathFromEnv } from '../../fixtures/target.ts';
 import { describe, expect, test } from '../../fixtures/test.ts';
@@ -49,7 +49,7 @@ function steadyState(kube: KubeAccess, profile: Profile, app: AppSpec): Promise<
 function replacementScheduled(kube: KubeAccess, app: AppSpec, replacement: k8s.V1Pod): Check {
   const spread = replicasSpread(kube, app);
   return async () => {
-    const pod = (await kube.core.readNamespacedPod({ namespace: app.namespace, name: podName(replacement) })) as k8s.V1Pod;
+    const pod = await kube.core.readNamespacedPod({ namespace: app.namespace, name: podName(replacement) });
     if (!pod.spec?.nodeName) return pending(`${podName(pod)} not scheduled: ${unschedulableMessage(pod) ?? 'no scheduler verdict yet'}`);
     if (app.workload.antiAffinity !== 'required') return succeeded(`${podName(pod)} scheduled on ${pod.spec.nodeName}`);
     return spread();

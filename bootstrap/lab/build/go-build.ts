@@ -180,7 +180,9 @@ async function withLock<T>(r: ComponentRecipe, fn: () => Promise<T>): Promise<T>
           alive = false;
         }
       }
-      if (alive) throw new UserError(`another build of ${r.name} ${r.version} is running (pid ${pid}); wait for it to finish`);
+      if (alive) {
+        throw new UserError(`another build of ${r.name} ${r.version} is running (pid ${pid}); wait for it to finish`, ExitCode.checkFailed);
+      }
       await unlink(lock).catch(() => undefined);
     }
   }

@@ -83,7 +83,7 @@ export function selectComponents(opts: Pick<BuildOptions, 'only' | 'all'> = {}):
  */
 export function componentBinary(name: string, opts: { mustExist?: boolean } = {}): string {
   const r = findRecipe(name);
-  if (!r || r.name === name && !r.binaries.some((b) => b.name === name)) {
+  if (!r || (r.name === name && !r.binaries.some((b) => b.name === name))) {
     throw new Error(`componentBinary: no lab component builds a binary named "${name}"; known: ${knownNames()}`);
   }
   const path = join(buildPaths.binDir(r), name);
@@ -134,19 +134,21 @@ export async function buildComponents(opts: BuildOptions = {}): Promise<BuildRes
       return res;
     }
     emit({ component: r.name, version: r.version, phase: 'building', message: `${r.name} ${r.version}: building (${state.reason})` });
+    setOutput(`building: ${state.reason}`);
     go ??= await findGo();
     let last = '';
-    let lastBeat = Date.now();
-    const built = await buildRecipe(r, go, (line) => {
-      last = line;
-      emit({ component: r.name, version: r.version, phase: 'step', message: line });
-      if (tty) setOutput(line);
-      else if (Date.now() - lastBeat > 120_000) {
-        // CI logs: a long silent build would look hung; one line every 2 minutes at most
-        lastBeat = Date.now();
-        setOutput(`still building after ${fmtSeconds(secs())}: ${last.slice(0, 120)}`);
-      }
-    });
+    // CI logs (no TTY): go build prints nothing while it compiles, so say every 2 minutes that it is still going
+    const beat = tty ? undefined : setInterval(() => setOutput(`still building after ${fmtSeconds(secs())}${last ? `: ${last.slice(0, 120)}` : ''}`), 120_000);
+    let built: Awaited<ReturnType<typeof buildRecipe>>;
+    try {
+      built = await buildRecipe(r, go, (line) => {
+        last = line;
+        emit({ component: r.name, version: r.version, phase: 'step', message: line });
+        if (tty) setOutput(line);
+      });
+    } finally {
+      if (beat) clearInterval(beat);
+    }
     const res: BuildResult = { component: r.name, version: r.version, status: 'built', seconds: built.seconds, binDir: buildPaths.binDir(r), binaries: built.binaries };
     emit({ component: r.name, version: r.version, phase: 'done', message: `${r.name} ${r.version}: built in ${fmtSeconds(built.seconds)}`, seconds: built.seconds });
     return res;
@@ -175,7 +177,7 @@ export async function buildComponents(opts: BuildOptions = {}): Promise<BuildRes
     recipes.map((r) => ({
       title: `${r.name} ${r.version}`,
       task: async (_ctx: unknown, task: { title: string; output: string }) => {
-        task.title = `${r.name} ${r.version}: ${tty ? 'checking' : 'checking the cache, building if needed'}`;
+        if (tty) task.title = `${r.name} ${r.version}: checking`;
         const res = await runOne(r, (s) => {
           if (tty && /^go (mod|build)|^copy /.test(s)) task.title = `${r.name} ${r.version}: ${s}`;
           task.output = s;

@@ -41,6 +41,17 @@ export async function runSuites(opts: RunOptions): Promise<number> {
   const profilePath = resolveProfilePath(opts);
   const { profile } = await loadProfile(profilePath);
   const lintErrors = lintProfile(profile).filter((f) => f.severity === 'error');
+  const permissions = { destructive: !!opts.destructive, quorumLoss: !!opts.allowQuorumLoss };
+  if (opts.dryRun) {
+    // a dry run applies nothing, so it shows the plan even for a profile lint rejects, and says so first
+    if (lintErrors.length) {
+      console.log(`NOT RUNNABLE: ${lintErrors.length} topology error(s) (clusterproof lint --profile ${profilePath}):`);
+      for (const f of lintErrors) console.log(`  ${f.path}: ${f.message}`);
+      console.log('');
+    }
+    console.log(formatPlan(profile.metadata.name, planRun(profile, selectSuites(opts.suite), permissions)));
+    return lintErrors.length ? ExitCode.checkFailed : ExitCode.ok;
+  }
   if (lintErrors.length) {
     throw new UserError(
       `the profile has ${lintErrors.length} topology error(s); fix them first (see \`clusterproof lint --profile ${profilePath}\`):\n` +
@@ -48,12 +59,7 @@ export async function runSuites(opts: RunOptions): Promise<number> {
       ExitCode.checkFailed,
     );
   }
-  const permissions = { destructive: !!opts.destructive, quorumLoss: !!opts.allowQuorumLoss };
   const plan = planRun(profile, selectSuites(opts.suite), permissions);
-  if (opts.dryRun) {
-    console.log(formatPlan(profile.metadata.name, plan));
-    return ExitCode.ok;
-  }
   const files = plan.filter((p) => p.status === 'run').map((p) => p.suite.file);
   for (const p of plan.filter((p) => p.status !== 'run')) console.log(`${p.status}: ${p.suite.id}: ${p.reason}`);
   if (!files.length) {
