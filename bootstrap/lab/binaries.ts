@@ -12,6 +12,6 @@ export function resolveLabBinaries(): LabBinaries {
     kubeScheduler: componentBinary('kube-scheduler'),
     clusterproof: [process.execPath, join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'clusterproof.mjs')],
     kwok: componentBinary('kwok'),
-    kwokStages: kwokStageFiles(),
+    kwokStages: [...kwokStageFiles(), join(dirname(fileURLToPath(import.meta.url)), 'kwok', 'pod-ready-again.yaml')],
   };
 }

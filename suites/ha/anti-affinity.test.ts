@@ -122,15 +122,12 @@ describe('ha/anti-affinity', () => {
     test(`${app.name}: a worker's power loss is detected, its replica evicted and replaced as the rule allows, the service kept`, async ({
       kube,
       nodes,
-      guard,
       profile,
       topology,
       slo,
       timeline,
       skip,
     }) => {
-      const destructive = guard.mayBeDestructive();
-      if (!destructive.allowed) skip(destructive.reason);
       if (app.workload.replicas < 2) skip(`${app.name} runs ${app.workload.replicas} replica: no service to keep through a node loss`);
       await steadyState(kube, profile, app);
 

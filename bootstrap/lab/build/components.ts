@@ -8,6 +8,8 @@
  * What each build really needed is written down in docs/lab-components.md.
  */
 
+import { talosctlRecipe } from './talosctl.ts';
+
 export interface BinarySpec {
   /** file name in the component's bin dir */
   name: string;
@@ -309,4 +311,5 @@ export const COMPONENTS: readonly ComponentRecipe[] = [
   vegetaRecipe('v12.13.0'),
   metallbRecipe('v0.15.3'),
   argocdRecipe('v3.2.11'),
+  talosctlRecipe(),
 ];

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { buildComponents, COMPONENTS, labBinDir } from '../../../bootstrap/lab/build/index.ts';
+import { isUpToDate } from '../../../bootstrap/lab/build/go-build.ts';
 import { buildPaths, cacheDir } from '../../../bootstrap/lab/build/paths.ts';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -16,14 +17,19 @@ export function registerLabBuild(lab: Command): void {
         `Components: ${COMPONENTS.map((c) => `${c.name} ${c.version}${c.default ? '' : ' (opt-in)'}`).join(', ')}.`,
     )
     .option('--only <names>', 'only these components or binaries, comma-separated (e.g. etcd,kwok or kube-apiserver)', list)
-    .option('--all', 'also the opt-in components (vegeta, metallb, argocd)')
+    .option('--all', `also the opt-in components (${COMPONENTS.filter((c) => !c.default).map((c) => c.name).join(', ')})`)
     .option('--force', 'rebuild even when the cache is valid')
     .option('--list', 'list the components, their versions and cache state, and build nothing')
     .action(async (opts: { only?: string[]; all?: boolean; force?: boolean; list?: boolean }) => {
       if (opts.list) {
         for (const c of COMPONENTS) {
           const bins = [...c.binaries.map((b) => b.name), ...Object.keys(c.links)].join(', ');
-          console.log(`${c.name.padEnd(11)} ${c.version.padEnd(9)} ${c.default ? 'default' : 'opt-in '}  ${buildPaths.binDir(c)}  [${bins}]`);
+          const state = await isUpToDate(c);
+          console.log(
+            `${c.name.padEnd(11)} ${c.version.padEnd(9)} ${c.default ? 'default' : 'opt-in '}  ` +
+              `${state.upToDate ? 'built    ' : 'not built'}  ${buildPaths.binDir(c)}  [${bins}]` +
+              (state.upToDate ? '' : `\n${' '.repeat(33)}(${state.reason})`),
+          );
         }
         return;
       }

@@ -1,0 +1,144 @@
+/**
+ * Measures the lab and the HA experiments on this machine and writes docs/BENCHMARKS.md.
+ * Run as root, with the components built: `npx tsx scripts/benchmarks.ts` (about 10 minutes).
+ * Nothing here is asserted: figures are printed, and the document says how they were produced.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { labDown, labUp, runningProcesses } from '../bootstrap/lab/lab.ts';
+import { labBinDir } from '../bootstrap/lab/build/index.ts';
+import { runSuites } from '../src/cli/commands/run.ts';
+import { EtcdGatewayProbe } from '../fixtures/providers/etcd-gateway.ts';
+import { LabVipProbe } from '../fixtures/providers/lab/vip-probe.ts';
+import { openTarget } from '../fixtures/target.ts';
+import { labPaths } from '../bootstrap/lab/paths.ts';
+
+const root = join(import.meta.dirname, '..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const fmt = (s: number) => `${s.toFixed(1)} s`;
+
+function buildStamps(): string[] {
+  const rows = ['| component | version | cold build | binaries |', '|---|---|---|---|'];
+  for (const dir of readdirSync(labBinDir()).sort()) {
+    const stamp = join(labBinDir(), dir, '.clusterproof-build.json');
+    if (!existsSync(stamp)) continue;
+    const s = JSON.parse(readFileSync(stamp, 'utf8')) as { component: string; version: string; buildSeconds: number; binaries: Record<string, number> };
+    const bins = Object.entries(s.binaries).map(([n, b]) => `${n} ${(b / 2 ** 20).toFixed(0)} MiB`).join(', ');
+    rows.push(`| ${s.component} | ${s.version} | ${fmt(s.buildSeconds)} | ${bins} |`);
+  }
+  return rows;
+}
+
+/** CPU (share of one core) and resident memory of every lab process, sampled over `seconds`. */
+async function idleUsage(seconds: number): Promise<{ cpuPercentOfOneCore: number; rssMiB: number }> {
+  const ticks = () =>
+    runningProcesses().reduce((sum, p) => {
+      try {
+        const f = readFileSync(`/proc/${p.pid}/stat`, 'utf8').slice(readFileSync(`/proc/${p.pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+        return sum + Number(f[11]) + Number(f[12]);
+      } catch {
+        return sum;
+      }
+    }, 0);
+  const supervisorPid = Number(readFileSync(labPaths.supervisorPid(), 'utf8'));
+  const rss = () =>
+    [...runningProcesses().map((p) => p.pid), supervisorPid].reduce((sum, pid) => {
+      try {
+        const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        return sum + Number(m?.[1] ?? 0);
+      } catch {
+        return sum;
+      }
+    }, 0);
+  const t0 = ticks();
+  await sleep(seconds * 1000);
+  const hz = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  return { cpuPercentOfOneCore: ((ticks() - t0) / hz / seconds) * 100, rssMiB: rss() / 1024 };
+}
+
+/** How finely a failover can be timed: the latency of one probe round of each kind, healthy lab. */
+async function probeResolution(): Promise<string[]> {
+  const target = await openTarget(labPaths.profile());
+  const vip = target.vip as LabVipProbe;
+  const etcd = target.etcd as EtcdGatewayProbe;
+  const time = async (fn: () => Promise<unknown>) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t = performance.now();
+      await fn();
+      xs.push(performance.now() - t);
+    }
+    return `p50 ${pct(xs, 50).toFixed(1)} ms, p95 ${pct(xs, 95).toFixed(1)} ms`;
+  };
+  return [
+    `- /readyz through the VIP: ${await time(() => vip.readyz(1000))}`,
+    `- VIP holder lookup (3 namespaces): ${await time(() => vip.holders())}`,
+    `- etcd status of 3 members: ${await time(() => etcd.members())}`,
+    `- probe interval in the suites: 200 ms (VIP), 100 ms (etcd leader and writes): a measured duration is late by at most one interval plus one probe round.`,
+  ];
+}
+
+async function main() {
+  const started = new Date();
+  console.log('lab down (clean start)');
+  await labDown();
+  console.log('lab up (warm: components already built)');
+  const up = await labUp((s) => console.log(`  ${s}`));
+  console.log(`  -> ${fmt(up.seconds)}`);
+  console.log('idle 20 s, then CPU and memory over 30 s');
+  await sleep(20_000);
+  const idle = await idleUsage(30);
+  console.log(`  -> ${idle.cpuPercentOfOneCore.toFixed(0)} % of one core, ${idle.rssMiB.toFixed(0)} MiB`);
+  const resolution = await probeResolution();
+  resolution.forEach((l) => console.log(l));
+  const measurements = join(root, 'reports', 'benchmark-measurements.jsonl');
+  rmSync(measurements, { force: true });
+  console.log('HA suites with measurements');
+  const code = await runSuites({ target: 'lab', suite: ['ha'], measurements, results: join(root, 'reports', 'benchmark-results') });
+  const rows = existsSync(measurements)
+    ? readFileSync(measurements, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { experiment: string; name: string; seconds: number; sloSeconds: number; sloName: string })
+    : [];
+  console.log('lab down');
+  const down = await labDown();
+  console.log(`  -> ${fmt(down.seconds)}`);
+
+  const doc = [
+    '# Benchmarks',
+    '',
+    `Measured by \`npx tsx scripts/benchmarks.ts\` (as root) on ${started.toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
+    'Figures are printed by the script and written here; no test asserts a duration against a constant.',
+    '',
+    '## Lab component builds (cold, from the Go module proxy)',
+    '',
+    'From each component\'s build stamp in the cache (`clusterproof lab build`, one component at a time; a second build is a cache check of a few seconds).',
+    '',
+    ...buildStamps(),
+    '',
+    '## Lab lifecycle',
+    '',
+    `| step | measured | target |`,
+    `|---|---|---|`,
+    `| warm \`lab up\` until /readyz answers through the VIP and 5 nodes are Ready (apps applied) | ${fmt(up.seconds)} | <= 60 s (30 s would beat single-node tools) |`,
+    `| \`lab down\` | ${fmt(down.seconds)} | |`,
+    `| idle lab CPU (all node processes and the supervisor, 30 s window) | ${idle.cpuPercentOfOneCore.toFixed(0)} % of one core | <= 30 % |`,
+    `| idle lab memory (resident) | ${idle.rssMiB.toFixed(0)} MiB | <= 3 GiB |`,
+    '',
+    '## Measurement resolution',
+    '',
+    ...resolution,
+    '',
+    `## HA experiments on the lab (\`clusterproof run --target lab --suite ha\`, exit ${code})`,
+    '',
+    '| experiment | measured | duration | SLO (profile field) |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.experiment} | ${r.name} | ${fmt(r.seconds)} | ${r.sloSeconds} s (${r.sloName}) |`),
+    '',
+  ].join('\n');
+  writeFileSync(join(root, 'docs', 'BENCHMARKS.md'), doc);
+  console.log('written docs/BENCHMARKS.md');
+}
+
+await main();
