@@ -28,7 +28,7 @@ export function labProfile(files: LabProfileFiles, settings: LabSettings, profil
   const data = {
     apiVersion: 'clusterproof/v1',
     kind: 'Profile',
-    metadata: { name: 'lab', description: 'The embedded lab: real etcd, kube-apiserver, kube-vip and kwok nodes in network namespaces' },
+    metadata: { name: 'lab', description: 'The embedded lab: real etcd, kube-apiserver, controller-manager, scheduler, an etcd-election VIP agent and kwok nodes in network namespaces' },
     target: { kind: 'lab', capabilities: ['lab', 'vip', 'etcd-direct', 'node-power'] },
     network: {
       subnet: labPlan.lan.cidr,
@@ -67,7 +67,7 @@ export function labProfile(files: LabProfileFiles, settings: LabSettings, profil
       // first write through a surviving API server once etcd has a leader
       apiWriteRecoverySeconds: 10,
       quorumLossWriteFailureSeconds: 15,
-      // kube-vip etcd election with Talos' 60 s lease: the stale lease must expire, plus margin
+      // the VIP agent's etcd election with Talos' 60 s lease: the stale lease must expire, plus margin
       vipFailoverHardSeconds: settings.vipLeaseSeconds + 15,
       // graceful: the holder resigns the election on SIGTERM
       vipFailoverGracefulSeconds: 10,

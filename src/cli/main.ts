@@ -22,7 +22,8 @@ export function buildProgram(): Command {
     .description(
       'Proves that a self-hosted HA Kubernetes stack keeps its properties: etcd quorum, API VIP failover,\n' +
         'replica spread, GitOps convergence and latency under load. Runs against a homelab profile or the\n' +
-        'embedded lab (real etcd, kube-apiserver, kube-vip... in network namespaces on this machine).',
+        'embedded lab (real etcd, kube-apiserver, controller-manager, scheduler, an etcd-election VIP and\n' +
+        'kwok nodes in network namespaces on this machine).',
     )
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')

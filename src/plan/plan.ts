@@ -1,5 +1,6 @@
 /** The run plan: which suites run, which are skipped for a missing capability, which faults the guard refuses. */
 import type { Profile } from '../profile/schema.ts';
+import { UserError } from '../errors.ts';
 import { BlastRadius, type Permissions } from '../safety/blast-radius.ts';
 import { CATALOGUE, type PlannedFault, type SuiteInfo } from './catalogue.ts';
 
@@ -14,7 +15,7 @@ export function selectSuites(ids: string[] | undefined): SuiteInfo[] {
   if (!ids?.length) return CATALOGUE;
   return ids.map((id) => {
     const found = CATALOGUE.filter((s) => s.id === id || s.id.startsWith(`${id.replace(/\/$/, '')}/`));
-    if (!found.length) throw new Error(`unknown suite "${id}"; known: ${CATALOGUE.map((s) => s.id).join(', ')}`);
+    if (!found.length) throw new UserError(`unknown suite "${id}"; known: ${CATALOGUE.map((s) => s.id).join(', ')}`);
     return found;
   }).flat();
 }

@@ -167,6 +167,73 @@ export const Slo = z
   .describe('service-level objectives: durations the suites assert, in seconds unless named otherwise');
 export type Slo = z.infer<typeof Slo>;
 
+/** Image Factory schematic with the siderolabs/qemu-guest-agent extension (Talos docs, virtualized-platforms/proxmox). */
+export const QEMU_GUEST_AGENT_SCHEMATIC = 'ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515';
+
+/** How `clusterproof bootstrap` stands the stack up; every field has a default, so the whole block is optional. */
+export const BootstrapSpec = z
+  .strictObject({
+    outputDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'where Talos secrets, machine configs, talosconfig, kubeconfig and addon manifests are written (relative to the ' +
+          'profile directory); default <state dir>/bootstrap/<metadata.name>. Back it up: secrets.yaml cannot be regenerated',
+      ),
+    proxmox: z
+      .strictObject({
+        isoStorage: z.string().min(1).default('local').describe('Proxmox storage (content type iso) the Talos ISO is downloaded to'),
+        diskStorage: z.string().min(1).default('local-lvm').describe('Proxmox storage the VM system disks are allocated on'),
+        bridge: z.string().min(1).default('vmbr0').describe('Linux bridge the VM network card is attached to'),
+        vlan: z.number().int().min(1).max(4094).optional().describe('802.1Q VLAN tag of the VM network card; absent: untagged'),
+        cpuType: z
+          .string()
+          .min(1)
+          .default('x86-64-v2-AES')
+          .describe('QEMU CPU type; Talos needs the x86-64-v2 feature set (x86-64-v2-AES, x86-64-v3 or host)'),
+        tag: z
+          .string()
+          .regex(/^[a-z0-9_][a-z0-9_\-+.]*$/i, { message: 'expected a Proxmox tag (letters, digits, _ - + .)' })
+          .default('clusterproof')
+          .describe('tag put on every VM bootstrap creates; only VMs carrying it are adopted or destroyed (nodes[].hypervisor.tag overrides it per node)'),
+      })
+      .prefault({})
+      .describe('Proxmox VE side of bootstrap'),
+    talos: z
+      .strictObject({
+        version: z
+          .string()
+          .regex(/^v\d+\.\d+\.\d+$/, { message: 'expected a Talos version such as v1.11.5' })
+          .default('v1.11.5')
+          .describe('Talos version of the ISO and the installer image'),
+        schematicId: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/, { message: 'expected a 64-hex-digit Image Factory schematic id' })
+          .default(QEMU_GUEST_AGENT_SCHEMATIC)
+          .describe('Image Factory schematic; the default adds the qemu-guest-agent extension'),
+        installDisk: z.string().min(1).default('/dev/sda').describe('disk Talos installs to (/dev/sda for the scsi disk bootstrap creates)'),
+        kubernetesVersion: z
+          .string()
+          .regex(/^v?\d+\.\d+\.\d+$/, { message: 'expected a Kubernetes version such as 1.34.1' })
+          .optional()
+          .describe("Kubernetes version; absent: the Talos release's default"),
+      })
+      .prefault({})
+      .describe('Talos machine configuration'),
+    addons: z
+      .strictObject({
+        ciliumVersion: z.string().min(1).default('1.18.0').describe('Cilium Helm chart version'),
+        metallbVersion: z.string().min(1).default('v0.15.3').describe('MetalLB release whose native manifest is applied'),
+        argocdVersion: z.string().min(1).default('v3.2.11').describe('ArgoCD release whose install manifest is applied'),
+        argocdNodePort: port.default(31659).describe('NodePort argocd-server is exposed on (HTTPS)'),
+      })
+      .prefault({})
+      .describe('cluster addons installed after Talos'),
+  })
+  .describe('how `clusterproof bootstrap` builds the cluster on Proxmox VE; every field has a default');
+export type BootstrapSpec = z.infer<typeof BootstrapSpec>;
+
 export const Profile = z.strictObject({
   apiVersion: z.literal('clusterproof/v1').describe('profile format version'),
   kind: z.literal('Profile').describe('always Profile'),
@@ -281,5 +348,6 @@ export const Profile = z.strictObject({
       maxLoadSeconds: z.number().int().positive().default(120).describe('load generator duration ceiling'),
     })
     .describe('blast-radius limits'),
+  bootstrap: BootstrapSpec.optional(),
 });
 export type Profile = z.infer<typeof Profile>;

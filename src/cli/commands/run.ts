@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,9 @@ import { loadProfile } from '../../profile/load.ts';
 import { lintProfile } from '../../lint/lint.ts';
 import { formatPlan, planRun, selectSuites } from '../../plan/plan.ts';
 import { recover } from '../../../fixtures/ledger/recover.ts';
+import { openTarget } from '../../../fixtures/target.ts';
+import { writeEnvironment } from '../../report/environment.ts';
+import * as k8s from '@kubernetes/client-node';
 import { labPaths } from '../../../bootstrap/lab/paths.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -22,6 +25,7 @@ export interface RunOptions {
   dryRun?: boolean;
   results?: string;
   measurements?: string;
+  cleanResults?: boolean;
 }
 
 export function resolveProfilePath(opts: { profile?: string; target?: string }): string {
@@ -63,12 +67,16 @@ export async function runSuites(opts: RunOptions): Promise<number> {
   const files = plan.filter((p) => p.status === 'run').map((p) => p.suite.file);
   for (const p of plan.filter((p) => p.status !== 'run')) console.log(`${p.status}: ${p.suite.id}: ${p.reason}`);
   if (!files.length) {
+    const refused = plan.filter((p) => p.status === 'refused');
     console.log('no suite to run on this target');
-    return ExitCode.ok;
+    // the user asked for these suites by name and the guard refused every one: say so with the exit code
+    return opts.suite?.length && refused.length ? ExitCode.refused : ExitCode.ok;
   }
   const runId = randomUUID();
   const resultsDir = resolve(opts.results ?? join(root, 'reports', 'allure-results'));
+  if (opts.cleanResults) rmSync(resultsDir, { recursive: true, force: true });
   mkdirSync(resultsDir, { recursive: true });
+  if (opts.measurements) mkdirSync(dirname(resolve(opts.measurements)), { recursive: true });
   const env = {
     ...process.env,
     CLUSTERPROOF_PROFILE: profilePath,
@@ -96,12 +104,35 @@ export async function runSuites(opts: RunOptions): Promise<number> {
   const code = await new Promise<number>((r) => child.once('exit', (c, s) => r(c ?? (s ? 128 : 1))));
   process.off('SIGINT', forward);
   process.off('SIGTERM', forward);
+  writeEnvironment(resultsDir, await runEnvironment(profilePath, runId));
   // Backstop: whatever the test process managed, nothing this run broke stays broken.
   const left = await recover({ runId, force: true });
   if (left.undone.length) console.log(`recovered ${left.undone.length} fault(s) the run left behind: ${left.undone.map((r) => r.description).join(', ')}`);
   for (const f of left.failed) console.error(`FAILED to undo ${f.record.description}: ${f.error} (run \`clusterproof recover\`)`);
   if (interrupted) return ExitCode.interrupted;
   return code === 0 ? ExitCode.ok : ExitCode.checkFailed;
+}
+
+/** What the report's environment block shows: the target and the versions it really runs. */
+async function runEnvironment(profilePath: string, runId: string): Promise<Record<string, string>> {
+  const { profile } = await loadProfile(profilePath);
+  const env: Record<string, string> = {
+    target: profile.metadata.name,
+    'target.kind': profile.target.kind,
+    profile: profilePath,
+    'run.id': runId,
+    capabilities: profile.target.capabilities.join(', '),
+  };
+  try {
+    const target = await openTarget(profilePath, { allowRemote: profile.target.kind !== 'lab' });
+    const version = await target.kube.config.makeApiClient(k8s.VersionApi).getCode();
+    env['kubernetes.version'] = version.gitVersion;
+    const members = target.etcd ? await target.etcd.members() : [];
+    if (members.length) env['etcd.members'] = members.map((m) => `${m.name}${m.healthy ? '' : ' (down)'}`).join(', ');
+  } catch (err) {
+    env['kubernetes.version'] = `unknown (${(err as Error).message.split('\n')[0]})`;
+  }
+  return env;
 }
 
 export function registerRun(program: Command): void {
@@ -116,6 +147,7 @@ export function registerRun(program: Command): void {
     .option('--dry-run', 'print the plan (suites, faults, what the guard refuses) and apply nothing')
     .option('--results <dir>', 'Allure results directory', 'reports/allure-results')
     .option('--measurements <file>', 'append every measured duration (JSON lines) to this file')
+    .option('--clean-results', 'empty the results directory first, so the next report shows this run only')
     .addHelpText(
       'after',
       '\nExamples:\n  clusterproof run --target lab\n  clusterproof run --profile profiles/seed.yaml --dry-run\n  clusterproof run --profile my.yaml --suite ha/vip-failover --destructive',

@@ -17,7 +17,7 @@ export function registerStart(program: Command): void {
       console.log(`${t()} 2/4 lab up`);
       await labUp((step) => console.log(`${t()}     ${step}`));
       console.log(`${t()} 3/4 running every suite against the lab`);
-      const code = await runSuites({ target: 'lab' });
+      const code = await runSuites({ target: 'lab', cleanResults: true });
       console.log(`${t()} 4/4 building the report`);
       const report = await buildReport({});
       console.log(`${t()} report: ${report.outputDir}/index.html (suites ${code === 0 ? 'passed' : 'FAILED'}); the lab is still up: \`clusterproof lab down\` removes it`);
