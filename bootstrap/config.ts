@@ -157,9 +157,12 @@ export function outputFiles(settings: BootstrapSettings) {
     addonsDir: join(dir, 'addons'),
     ciliumValues: join(dir, 'addons', 'cilium-values.yaml'),
     metallbPool: join(dir, 'addons', 'metallb-pool.yaml'),
+    argocdNamespace: join(dir, 'addons', 'argocd-namespace.yaml'),
     argocdPatches: join(dir, 'addons', 'argocd-config.yaml'),
     gitopsRepository: join(dir, 'addons', 'gitops-repository.yaml'),
     gitopsRoot: join(dir, 'addons', 'gitops-root.yaml'),
+    /** the gitops repository content rendered for gitops.repo, to push */
+    gitopsRepoDir: join(dir, 'gitops-repo'),
   };
 }
 export type OutputFiles = ReturnType<typeof outputFiles>;

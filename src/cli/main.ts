@@ -6,6 +6,7 @@ import { registerReport } from './commands/report.ts';
 import { registerRecover } from './commands/recover.ts';
 import { registerLab } from './commands/lab.ts';
 import { registerStart } from './commands/start.ts';
+import { registerBootstrap } from './commands/bootstrap.ts';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerRecover(program);
   registerLab(program);
+  registerBootstrap(program);
   return program;
 }
 
