@@ -13,10 +13,12 @@ import { runCli } from '../support/cli.ts';
 
 const skip = labSkipReason();
 
-/** Apply with the field manager `lab up` uses, so applying the original again removes what the variant added. */
-async function apply(target: Target, deployment: k8s.V1Deployment) {
-  const client = k8s.KubernetesObjectApi.makeApiClient(target.kube.config);
-  await client.patch(deployment as k8s.KubernetesObject, undefined, undefined, 'clusterproof-lab', true, k8s.PatchStrategy.ServerSideApply);
+/** A JSON merge patch, as `kubectl patch --type merge` would send it. */
+async function mergePatch(target: Target, body: object) {
+  await target.kube.apps.patchNamespacedDeployment(
+    { name: 'nginx', namespace: 'app1-nginx', body },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
 }
 
 async function nginxPods(target: Target) {
@@ -32,10 +34,14 @@ describe.skipIf(skip)('negative control: nginx without anti-affinity', () => {
   beforeAll(async () => {
     expect((await runCli(['lab', 'up'])).code).toBe(0);
     target = await openTarget(labPaths.profile());
-    const broken = original();
-    delete broken.spec!.template.spec!.affinity;
-    broken.spec!.template.spec!.nodeSelector = { 'kubernetes.io/hostname': 'w1' };
-    await apply(target, broken);
+    // no anti-affinity, both replicas pinned to w1; Recreate, since the old replicas' anti-affinity would
+    // keep a rolling update from ever placing a new one on w1
+    await mergePatch(target, {
+      spec: {
+        strategy: { type: 'Recreate', rollingUpdate: null },
+        template: { spec: { affinity: null, nodeSelector: { 'kubernetes.io/hostname': 'w1' } } },
+      },
+    });
     await eventually(
       'both nginx replicas running on w1',
       async () => {
@@ -48,7 +54,12 @@ describe.skipIf(skip)('negative control: nginx without anti-affinity', () => {
   }, 300_000);
 
   afterAll(async () => {
-    await apply(target, original());
+    await mergePatch(target, {
+      spec: {
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+        template: { spec: { nodeSelector: null, affinity: original().spec!.template.spec!.affinity } },
+      },
+    });
     await eventually(
       'nginx spread again',
       async () => {
