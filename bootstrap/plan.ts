@@ -7,7 +7,7 @@
  * Lint runs first: a profile with topology errors (the VIP inside a MetalLB pool, ...) is never planned.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PveClusterResource } from '../fixtures/providers/proxmox/api-types.ts';
 import type { ProxmoxClient } from '../fixtures/providers/proxmox/client.ts';
@@ -147,6 +147,10 @@ export class BootstrapLintError extends UserError {
 
 export interface PlanOptions {
   destroy?: boolean;
+  /** disaster recovery: bootstrap etcd from this snapshot (talosctl etcd snapshot) instead of empty */
+  recoverFrom?: string;
+  /** the snapshot is a db file copied from a node's disk, not a `talosctl etcd snapshot` */
+  recoverSkipHashCheck?: boolean;
 }
 
 /** Lint, then the ordered plan. Pure: reads the profile only (no secret, no network). */
@@ -158,7 +162,9 @@ export function planBootstrap(loaded: LoadedProfile, opts: PlanOptions = {}, pro
   }
   const settings = bootstrapSettings(loaded.profile, loaded.dir);
   const files = outputFiles(settings);
-  const steps = opts.destroy ? destroySteps(settings) : [...proxmoxSteps(settings), ...talosAndAddonSteps(settings, files)];
+  const recover = opts.recoverFrom ? { from: resolvePath(opts.recoverFrom), skipHashCheck: opts.recoverSkipHashCheck } : undefined;
+  if (opts.destroy && recover) throw new UserError('--destroy and --recover-from exclude each other');
+  const steps = opts.destroy ? destroySteps(settings) : [...proxmoxSteps(settings), ...talosAndAddonSteps(settings, files, recover)];
   return { mode: opts.destroy ? 'destroy' : 'create', loaded, settings, files, lintWarnings: findings.length - errors.length, steps };
 }
 
@@ -343,7 +349,7 @@ function guard(ctx: StepContext, hosts: string[]): void {
   for (const h of hosts) assertDestination(h, { allowRemote: ctx.deps.allowRemote });
 }
 
-function talosAndAddonSteps(settings: BootstrapSettings, files: OutputFiles): PlanStep[] {
+function talosAndAddonSteps(settings: BootstrapSettings, files: OutputFiles, recover?: { from: string; skipHashCheck?: boolean }): PlanStep[] {
   const first = settings.controlPlanes[0];
   const allIps = settings.nodes.map((n) => n.ip);
   const patchAllYaml = yamlOf(patchAll(settings));
@@ -438,18 +444,30 @@ function talosAndAddonSteps(settings: BootstrapSettings, files: OutputFiles): Pl
   steps.push({
     id: 'talos/bootstrap',
     layer: 'talos',
-    title: `Bootstrap etcd on ${first?.name ?? 'the first control plane'}`,
-    description: 'Once, on the first control-plane node only; skipped when etcd already has members.',
-    actions: first ? [runAction(etcdMembersCommand(first, files)), runAction(bootstrapCommand(first, files))] : [],
+    title: recover ? `Recover etcd on ${first?.name ?? 'the first control plane'} from ${recover.from}` : `Bootstrap etcd on ${first?.name ?? 'the first control plane'}`,
+    description: recover
+      ? 'Disaster recovery: etcd starts from the snapshot instead of empty (talosctl bootstrap --recover-from), once, on the ' +
+        'first control-plane node. Refused when etcd already has members: recovering next to a running etcd would fork ' +
+        'the cluster (reset the control planes\' EPHEMERAL partition first, see docs/homelab-runbook.md).'
+      : 'Once, on the first control-plane node only; skipped when etcd already has members.',
+    actions: first ? [runAction(etcdMembersCommand(first, files)), runAction(bootstrapCommand(first, files, recover))] : [],
     async execute(ctx) {
       guard(ctx, [first.ip]);
+      if (recover && !existsSync(recover.from)) throw new UserError(`--recover-from: ${recover.from} does not exist`);
       const members = await runTool(ctx, etcdMembersCommand(first, files), { allowFail: true });
-      if (members.code === 0 && members.stdout.trim().split('\n').length > 1) {
+      const hasMembers = members.code === 0 && members.stdout.trim().split('\n').length > 1;
+      if (hasMembers && recover) {
+        throw new UserError(
+          `etcd on ${first.ip} already has members: recovering from ${recover.from} now would start a second, diverging etcd. ` +
+            'Reset the control planes first: talosctl -n <each control plane> reset --graceful=false --reboot --system-labels-to-wipe=EPHEMERAL',
+        );
+      }
+      if (hasMembers) {
         ctx.log('etcd has members already: not bootstrapped again');
         return;
       }
-      const res = await runTool(ctx, bootstrapCommand(first, files), { allowFail: true });
-      if (res.code !== 0 && !/AlreadyExists/i.test(res.stderr + res.stdout)) {
+      const res = await runTool(ctx, bootstrapCommand(first, files, recover), { allowFail: true });
+      if (res.code !== 0 && (recover || !/AlreadyExists/i.test(res.stderr + res.stdout))) {
         throw new UserError(`talosctl bootstrap on ${first.ip} failed (exit ${res.code}): ${(res.stderr || res.stdout).trim()}`, ExitCode.checkFailed);
       }
     },
@@ -577,7 +595,19 @@ function talosAndAddonSteps(settings: BootstrapSettings, files: OutputFiles): Pl
         write(files.gitopsRoot, rootYaml);
         const written = renderRepository(files.gitopsRepoDir, target);
         ctx.log(`gitops repository content for ${target.repoURL} in ${files.gitopsRepoDir} (${written.length} files): push it if the repository lacks it`);
-        for (const c of gitopsCommands(files)) await runTool(ctx, c);
+        const [repoSecret, root, wait] = gitopsCommands(files);
+        await runTool(ctx, repoSecret);
+        await runTool(ctx, root);
+        try {
+          await runTool(ctx, wait);
+        } catch (err) {
+          throw new UserError(
+            `${(err as Error).message}\n  the root Application did not reach Synced: does ${target.repoURL} (branch ${target.branch}) hold ` +
+              `argocd/apps/*.yaml naming it? Push the content of ${files.gitopsRepoDir}, then look at ` +
+              `kubectl -n argocd get application root -o jsonpath='{.status.conditions}'`,
+            ExitCode.checkFailed,
+          );
+        }
       },
     });
   }

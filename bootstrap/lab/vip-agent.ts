@@ -134,11 +134,14 @@ export class VipAgent {
     await this.removeAddress('start-up cleanup');
   }
 
-  /** Graceful shutdown: resign so another node takes over at once, drop the address, revoke the session. */
+  /**
+   * Graceful shutdown: drop the address first, then resign so another node takes over at once (in the other
+   * order the next leader could announce the VIP while this node still answers for it), then revoke the session.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.leaderKey) await this.etcd('/v3/election/resign', { leader: this.leaderKey }, 2000).catch(() => undefined);
     await this.removeAddress('shutdown');
+    if (this.leaderKey) await this.etcd('/v3/election/resign', { leader: this.leaderKey }, 2000).catch(() => undefined);
     if (this.leaseId) await this.etcd('/v3/lease/revoke', { ID: this.leaseId }, 2000).catch(() => undefined);
   }
 }

@@ -119,8 +119,15 @@ export function applyInsecureCommand(node: BootstrapNode, address: string, files
   return { tool: 'talosctl', args: ['apply-config', '--insecure', '--nodes', address, '--file', files.nodeConfig(node.name)] };
 }
 
-export function bootstrapCommand(first: BootstrapNode, files: OutputFiles): TalosCommand {
-  return { tool: 'talosctl', args: ['--talosconfig', files.talosconfig, '-e', first.ip, '-n', first.ip, 'bootstrap'] };
+/**
+ * `talosctl bootstrap` on the first control plane; with a snapshot (`talosctl etcd snapshot`), etcd is recovered
+ * from it instead of starting empty (`--recover-from`; `--recover-skip-hash-check` for a db file copied from a
+ * node's disk rather than taken as a snapshot).
+ */
+export function bootstrapCommand(first: BootstrapNode, files: OutputFiles, recover?: { from: string; skipHashCheck?: boolean }): TalosCommand {
+  const args = ['--talosconfig', files.talosconfig, '-e', first.ip, '-n', first.ip, 'bootstrap'];
+  if (recover) args.push(`--recover-from=${recover.from}`, ...(recover.skipHashCheck ? ['--recover-skip-hash-check'] : []));
+  return { tool: 'talosctl', args };
 }
 
 export function etcdMembersCommand(first: BootstrapNode, files: OutputFiles): TalosCommand {

@@ -14,6 +14,8 @@ export interface BootstrapCliOptions {
   destroy?: boolean;
   insecure?: boolean;
   yes?: boolean;
+  recoverFrom?: string;
+  recoverSkipHashCheck?: boolean;
 }
 
 const EXAMPLES = `
@@ -21,6 +23,7 @@ Examples:
   clusterproof bootstrap --profile profiles/seed.yaml --dry-run      print the ordered plan; change nothing
   clusterproof bootstrap --profile my-homelab.yaml                     build (or converge) the cluster
   clusterproof bootstrap --profile my-homelab.yaml --destroy           remove the VMs it created, after confirmation
+  clusterproof bootstrap --profile my-homelab.yaml --recover-from db.snapshot   rebuild, etcd restored from a snapshot
 
 Lint runs first: a profile with topology errors is never planned (exit 1). Every step is idempotent: after a
 failure, fix the cause and run the same command again. Prerequisites and disaster recovery: docs/homelab-runbook.md.
@@ -67,7 +70,11 @@ async function askToConfirm(question: string, expected: string): Promise<boolean
 
 export async function runBootstrap(opts: BootstrapCliOptions): Promise<number> {
   const loaded = await loadProfile(opts.profile);
-  const plan = planBootstrap(loaded, { destroy: opts.destroy }, opts.profile);
+  const plan = planBootstrap(
+    loaded,
+    { destroy: opts.destroy, recoverFrom: opts.recoverFrom, recoverSkipHashCheck: opts.recoverSkipHashCheck },
+    opts.profile,
+  );
   if (opts.dryRun) {
     process.stdout.write(formatPlan(plan));
     process.stdout.write('\ndry run: nothing was contacted, written or changed.\n');
@@ -113,6 +120,8 @@ export function registerBootstrap(program: Command): void {
     .option('--destroy', 'remove the profile\'s VMs that carry the clusterproof tag (asks first)')
     .option('--insecure', 'do not verify the Proxmox TLS certificate (warned about loudly; pin access.proxmox.caFile instead)')
     .option('-y, --yes', 'answer yes to the destroy confirmation (non-interactive use)')
+    .option('--recover-from <snapshot>', 'disaster recovery: start etcd from this `talosctl etcd snapshot` file instead of empty')
+    .option('--recover-skip-hash-check', 'with --recover-from: the file is a db copied from a node\'s disk, not a snapshot')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: BootstrapCliOptions) => {
       process.exitCode = await runBootstrap(opts);
