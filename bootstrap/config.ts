@@ -4,6 +4,7 @@
  * Pure: nothing is read from the environment (secrets are resolved by the steps that use them) and nothing is
  * contacted.
  */
+import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../src/errors.ts';
 import { parseCidr } from '../src/lint/ipv4.ts';
@@ -106,10 +107,13 @@ export function bootstrapSettings(profile: Profile, profileDir: string): Bootstr
   const controlPlanes = nodes.filter((n) => n.role === 'control-plane');
   if (controlPlanes.length === 0) blockers.push('no control-plane node: bootstrap needs at least one (three for HA)');
 
-  const outputDir = spec.outputDir
-    ? isAbsolute(spec.outputDir)
-      ? spec.outputDir
-      : resolve(profileDir, spec.outputDir)
+  const written = spec.outputDir;
+  const outputDir = written
+    ? written === '~' || written.startsWith('~/')
+      ? join(homedir(), written.slice(1))
+      : isAbsolute(written)
+        ? written
+        : resolve(profileDir, written)
     : join(stateDir(), 'bootstrap', profile.metadata.name);
 
   return {

@@ -21,7 +21,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const fmt = (s: number) => `${s.toFixed(1)} s`;
 
 function buildStamps(): string[] {
-  const rows = ['| component | version | cold build | binaries |', '|---|---|---|---|'];
+  const rows = ['| component | version | last build | binaries |', '|---|---|---|---|'];
   for (const dir of readdirSync(labBinDir()).sort()) {
     const stamp = join(labBinDir(), dir, '.clusterproof-build.json');
     if (!existsSync(stamp)) continue;
@@ -111,9 +111,12 @@ async function main() {
     `Measured by \`npx tsx scripts/benchmarks.ts\` (as root) on ${started.toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
     'Figures are printed by the script and written here; no test asserts a duration against a constant.',
     '',
-    '## Lab component builds (cold, from the Go module proxy)',
+    '## Lab component builds (from the Go module proxy)',
     '',
-    'From each component\'s build stamp in the cache (`clusterproof lab build`, one component at a time; a second build is a cache check of a few seconds).',
+    'The last real build of each component on this machine, from its build stamp in the cache (`clusterproof lab build`,',
+    'one component at a time). That build may have had a warm Go build cache (Kubernetes here was a re-link of an earlier',
+    'build): the empty-cache cold times are measured in docs/lab-components.md (a cold `lab build` of the default set:',
+    'about 11 minutes on 2 cores). A second `lab build` is a cache check of a few seconds.',
     '',
     ...buildStamps(),
     '',

@@ -52,19 +52,36 @@ export class VipAgent {
     return (parsed.result ?? parsed) as T;
   }
 
-  private async addAddress(): Promise<void> {
-    await run('ip', ['addr', 'replace', `${this.o.vip}/${this.o.prefixLength}`, 'dev', this.o.iface]);
-    // gratuitous ARP so the LAN's neighbour caches follow the move at once
-    await run('arping', ['-U', '-c', '2', '-w', '2', '-I', this.o.iface, this.o.vip]).catch(() => undefined);
-    this.holding = true;
-    this.log(`holding ${this.o.vip}`);
+  /** Address changes run one at a time, so a shutdown can never interleave with an add still in flight. */
+  private addressOps: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.addressOps.then(op, op);
+    this.addressOps = next.catch(() => undefined);
+    return next;
   }
 
-  private async removeAddress(why: string): Promise<void> {
-    if (!this.holding) return;
-    await run('ip', ['addr', 'del', `${this.o.vip}/${this.o.prefixLength}`, 'dev', this.o.iface]).catch(() => undefined);
-    this.holding = false;
-    this.log(`released ${this.o.vip}: ${why}`);
+  private async addAddress(): Promise<void> {
+    const added = await this.serial(async () => {
+      if (this.stopping) return false;
+      await run('ip', ['addr', 'replace', `${this.o.vip}/${this.o.prefixLength}`, 'dev', this.o.iface]);
+      // holding from the moment the address is on the interface, so a shutdown during the announcement removes it
+      this.holding = true;
+      return true;
+    });
+    if (!added) return;
+    this.log(`holding ${this.o.vip}`);
+    // gratuitous ARP so the LAN's neighbour caches follow the move at once
+    await run('arping', ['-U', '-c', '2', '-w', '2', '-I', this.o.iface, this.o.vip]).catch(() => undefined);
+  }
+
+  private async removeAddress(why: string, evenIfNotHolding = false): Promise<void> {
+    await this.serial(async () => {
+      if (!this.holding && !evenIfNotHolding) return;
+      await run('ip', ['addr', 'del', `${this.o.vip}/${this.o.prefixLength}`, 'dev', this.o.iface]).catch(() => undefined);
+      this.holding = false;
+      this.log(`released ${this.o.vip}: ${why}`);
+    });
   }
 
   private async keepAlive(): Promise<boolean> {
@@ -140,7 +157,8 @@ export class VipAgent {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.removeAddress('shutdown');
+    // unconditionally: a campaign may have just been won and the address added by the loop still running
+    await this.removeAddress('shutdown', true);
     if (this.leaderKey) await this.etcd('/v3/election/resign', { leader: this.leaderKey }, 2000).catch(() => undefined);
     if (this.leaseId) await this.etcd('/v3/lease/revoke', { ID: this.leaseId }, 2000).catch(() => undefined);
   }

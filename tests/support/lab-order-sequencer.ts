@@ -9,7 +9,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const ORDER: Array<[RegExp, number]> = [
   [/tests\/lab\/(network|pki)\.test\.ts$/, 0],
   [/tests\/lab\/lab-up\.test\.ts$/, 2],
-  [/tests\/lab\/suites-on-lab\.test\.ts$/, 3],
+  [/tests\/lab\/(suites-on-lab|addons-dry-run)\.test\.ts$/, 3],
   [/tests\/negative\//, 4],
   [/tests\/lab\/lab-down\.test\.ts$/, 9],
 ];

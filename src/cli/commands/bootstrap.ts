@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ProxmoxClient } from '../../../fixtures/providers/proxmox/client.ts';
@@ -41,7 +42,13 @@ export async function proxmoxClientFor(plan: BootstrapPlan, insecure: boolean): 
         'self-signed PVE certificate fails; copy /etc/pve/pve-root-ca.pem from a PVE node and name it in caFile\n',
     );
   }
-  const caFile = access.caFile && !insecure ? resolve(plan.loaded.dir, access.caFile) : undefined;
+  const written = access.caFile;
+  const caFile =
+    written && !insecure
+      ? written === '~' || written.startsWith('~/')
+        ? join(homedir(), written.slice(1))
+        : resolve(plan.loaded.dir, written)
+      : undefined;
   return new ProxmoxClient({
     url: access.url,
     tokenId,
