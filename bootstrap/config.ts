@@ -7,7 +7,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../src/errors.ts';
-import { parseCidr } from '../src/lint/ipv4.ts';
+import { parseCidr } from '../src/net/ipv4.ts';
 import { BootstrapSpec, type NodeSpec, type Profile } from '../src/profile/schema.ts';
 import { stateDir } from '../src/state-dir.ts';
 

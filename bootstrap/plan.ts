@@ -134,7 +134,7 @@ export interface BootstrapPlan {
 
 /** Lint found errors: nothing is planned. The message is lint's own, with why and fix for each error. */
 export class BootstrapLintError extends UserError {
-  constructor(profileLabel: string, text: string, readonly errors: number) {
+  constructor(text: string, readonly errors: number) {
     super(
       `bootstrap stopped before planning anything: the profile has ${errors} topology error(s).\n\n${text}`,
       ExitCode.checkFailed,
@@ -158,7 +158,7 @@ export function planBootstrap(loaded: LoadedProfile, opts: PlanOptions = {}, pro
   const findings = lintProfile(loaded.profile);
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length) {
-    throw new BootstrapLintError(profileLabel, renderLintText(lintReport(profileLabel, errors)), errors.length);
+    throw new BootstrapLintError(renderLintText(lintReport(profileLabel, errors)), errors.length);
   }
   const settings = bootstrapSettings(loaded.profile, loaded.dir);
   const files = outputFiles(settings);

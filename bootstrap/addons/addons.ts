@@ -5,7 +5,7 @@
  * app of apps (bootstrap/gitops/argocd).
  */
 import { UserError } from '../../src/errors.ts';
-import { contains, formatIpv4, parseIpv4, parsePoolEntry } from '../../src/lint/ipv4.ts';
+import { contains, formatIpv4, parseIpv4, parsePoolEntry } from '../../src/net/ipv4.ts';
 import { KUBEPRISM_PORT, type BootstrapSettings, type OutputFiles } from '../config.ts';
 import type { ToolName } from '../tools.ts';
 

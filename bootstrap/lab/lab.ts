@@ -150,7 +150,7 @@ export async function labUp(progress: Progress = () => undefined, opts: { varian
     await networkUp();
     progress('PKI: CA, etcd, API server, component certificates and kubeconfigs');
     await ensureLabPki(labPaths.pki());
-    const token = ensurePveToken();
+    ensurePveToken();
     saveVariant(opts.variant);
     if (opts.variant) progress(`variant ${opts.variant}: ${LAB_VARIANTS[opts.variant]}`);
     const tls = labTlsFiles(labPaths.pki());
@@ -185,7 +185,6 @@ export async function labUp(progress: Progress = () => undefined, opts: { varian
         profilePath,
       ),
     );
-    void token;
     progress(`lab up: profile written to ${profilePath}`);
     return { alreadyUp: false, seconds: (performance.now() - started) / 1000, profile: profilePath };
   } catch (err) {

@@ -13,7 +13,8 @@ import { CommandError, run, requireRoot, requireTools, tryRun } from './command.
 import { execInNode } from './node-exec.ts';
 import { healNode, isPartitioned } from './node-faults.ts';
 import { listAddrs, listLinks, listNetns, listRoutes, netnsPids, setHostInterfaceSysctl, type IpLink } from './iproute.ts';
-import { ipv4InCidr, labPlan, labRouteProtocol, type LabNode, type LabNodeName } from './plan.ts';
+import { ipv4InCidr } from '../../src/net/ipv4.ts';
+import { labPlan, labRouteProtocol, type LabNode, type LabNodeName } from './plan.ts';
 
 export { runInNode, execInNode, tryExecInNode } from './node-exec.ts';
 export { setNodeLink, nodeLinkIsUp, partitionNode, healNode, isPartitioned } from './node-faults.ts';

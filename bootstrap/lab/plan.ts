@@ -108,26 +108,3 @@ export function controlPlaneNodes(): LabNode[] {
 export function apiserverUrl(host: string): string {
   return `https://${host}:${labPlan.apiserverPort}`;
 }
-
-function ipv4ToInt(ip: string): number | undefined {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return value;
-}
-
-export function ipv4InCidr(ip: string, cidr: string): boolean {
-  const [base, bitsText] = cidr.split('/');
-  const addr = ipv4ToInt(ip);
-  const net = ipv4ToInt(base ?? '');
-  const bits = Number(bitsText);
-  if (addr === undefined || net === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
-  const size = 2 ** (32 - bits);
-  return Math.floor(addr / size) === Math.floor(net / size);
-}

@@ -5,7 +5,7 @@
  * operations run as tasks with real UPIDs over the supervisor's LabPowerBackend.
  */
 import { PveContract } from '../../fixtures/providers/proxmox/contract.ts';
-import { startPveServer, type PveExchange, type PveServer } from '../../fixtures/providers/proxmox/server/pve-server.ts';
+import { startPveServer, type PveExchange, type PveServer, type VmPowerBackend } from '../../fixtures/providers/proxmox/server/pve-server.ts';
 import { parseTokenId } from '../../fixtures/providers/proxmox/token.ts';
 
 /** The lab's PVE node name. */
@@ -23,16 +23,7 @@ export function labNodeOfVmid(vmid: number): string | undefined {
 }
 
 /** Node power as the lab supervisor implements it (Proxmox meanings; see DESIGN.md "The lab"). */
-export interface LabPowerBackend {
-  list(): Array<{ vmid: number; name: string }>;
-  status(vmid: number): 'running' | 'stopped';
-  /** power on with the same data directories */
-  start(vmid: number): Promise<void>;
-  /** power loss: SIGKILL every process of the node, link down */
-  stop(vmid: number): Promise<void>;
-  /** SIGTERM in reverse start order; rejects when the node is not down after timeoutS */
-  shutdown(vmid: number, timeoutS: number): Promise<void>;
-}
+export type LabPowerBackend = VmPowerBackend;
 
 export interface LabPveEndpointOptions {
   backend: LabPowerBackend;

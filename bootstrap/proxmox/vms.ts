@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../src/errors.ts';
-import { contains, parseCidr, parseIpv4 } from '../../src/lint/ipv4.ts';
+import { contains, parseCidr, parseIpv4 } from '../../src/net/ipv4.ts';
 import { PveApiError } from '../../fixtures/providers/proxmox/api-errors.ts';
 import type { PveClusterResource, PveVmStatus } from '../../fixtures/providers/proxmox/api-types.ts';
 import type { ProxmoxClient } from '../../fixtures/providers/proxmox/client.ts';

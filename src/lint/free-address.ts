@@ -3,7 +3,7 @@
  * address, another pool or any address an access URL points at. Prefers the first round number above the nodes
  * (nodes .61-.65 → .70), which is where people usually put a MetalLB pool.
  */
-import { contains, parseIpv4, reservedAddresses, type Ipv4Range } from './ipv4.ts';
+import { contains, parseIpv4, reservedAddresses, type Ipv4Range } from '../net/ipv4.ts';
 import type { PoolEntryView, Topology } from './topology.ts';
 
 export function suggestFreeAddress(t: Topology, replacing?: PoolEntryView): number | undefined {

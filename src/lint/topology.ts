@@ -1,6 +1,6 @@
 /** The profile's addresses parsed once, so every rule compares numbers rather than strings. */
 import type { NodeSpec, Profile } from '../profile/schema.ts';
-import { contains, formatIpv4, parseCidr, parseIpv4, parsePoolEntry, type Cidr, type Ipv4Range } from './ipv4.ts';
+import { contains, formatIpv4, parseCidr, parseIpv4, parsePoolEntry, type Cidr, type Ipv4Range } from '../net/ipv4.ts';
 
 export interface NodeView {
   spec: NodeSpec;

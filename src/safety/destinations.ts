@@ -6,16 +6,7 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { RefusedError } from '../errors.ts';
-
-function toInt(ip: string): number {
-  return ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-export function inCidr(ip: string, cidr: string): boolean {
-  const [base, bits] = cidr.split('/');
-  const mask = Number(bits) === 0 ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0;
-  return ((toInt(ip) & mask) >>> 0) === ((toInt(base!) & mask) >>> 0);
-}
+import { ipv4InCidr } from '../net/ipv4.ts';
 
 export const LAB_RANGE = '198.18.0.0/15';
 
@@ -30,8 +21,8 @@ export type DestinationVerdict = { allowed: true } | { allowed: false; reason: s
 
 export function checkDestination(host: string, opts: { allowRemote?: boolean } = {}): DestinationVerdict {
   const h = host.replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h === '::1' || (isIP(h) === 4 && inCidr(h, '127.0.0.0/8'))) return { allowed: true };
-  if (isIP(h) === 4 && inCidr(h, LAB_RANGE)) {
+  if (h === 'localhost' || h === '::1' || (isIP(h) === 4 && ipv4InCidr(h, '127.0.0.0/8'))) return { allowed: true };
+  if (isIP(h) === 4 && ipv4InCidr(h, LAB_RANGE)) {
     return labIsUp()
       ? { allowed: true }
       : { allowed: false, reason: `${h} is a lab address but the lab is down (start it with: clusterproof lab up)` };

@@ -5,7 +5,7 @@
  * LoadBalancer addresses come from the declared pools.
  */
 import * as k8s from '@kubernetes/client-node';
-import { contains, parseIpv4, parsePoolEntry } from '../../src/lint/ipv4.ts';
+import { contains, parseIpv4, parsePoolEntry } from '../../src/net/ipv4.ts';
 import { loadProfile } from '../../src/profile/load.ts';
 import type { Profile } from '../../src/profile/schema.ts';
 import { etcdMembersHealthy } from '../../fixtures/checks.ts';

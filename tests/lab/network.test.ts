@@ -15,7 +15,8 @@ import {
   setNodeLink,
   tryExecInNode,
 } from '../../bootstrap/lab/network.ts';
-import { ipv4InCidr, labNode, labPlan, labRouteProtocol } from '../../bootstrap/lab/plan.ts';
+import { ipv4InCidr } from '../../src/net/ipv4.ts';
+import { labNode, labPlan, labRouteProtocol } from '../../bootstrap/lab/plan.ts';
 
 const ci = process.env.CI === 'true';
 

@@ -1,6 +1,6 @@
 /** Access URLs and endpoints point at something the profile declares, and at the right thing. */
 import { error, warning, type Finding } from '../finding.ts';
-import { contains, formatIpv4, parseIpv4 } from '../ipv4.ts';
+import { contains, formatIpv4, parseIpv4 } from '../../net/ipv4.ts';
 import { nodeAt, type Topology } from '../topology.ts';
 import { NODE_PORT_MAX, NODE_PORT_MIN } from './services.ts';
 

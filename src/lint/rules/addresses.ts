@@ -1,6 +1,6 @@
 /** Node IPs, the VIP and the gateway: well formed, inside the subnet, not reserved, not shared. */
 import { error, warning, type Finding } from '../finding.ts';
-import { formatIpv4, overlaps, parseCidr, reservedAddresses } from '../ipv4.ts';
+import { formatIpv4, overlaps, parseCidr, reservedAddresses } from '../../net/ipv4.ts';
 import { inSubnet, subnetText, type Topology } from '../topology.ts';
 
 export function checkAddresses(t: Topology): Finding[] {

@@ -1,6 +1,6 @@
 /** MetalLB pools: well formed, on the LAN, and never handing out an address something else already answers for. */
 import { error, type Finding } from '../finding.ts';
-import { contains, formatIpv4, formatRange, overlaps, parseIpv4, reservedAddresses, type Ipv4Range } from '../ipv4.ts';
+import { contains, formatIpv4, formatRange, overlaps, parseIpv4, reservedAddresses, type Ipv4Range } from '../../net/ipv4.ts';
 import { suggestFreeAddress } from '../free-address.ts';
 import { subnetText, type PoolEntryView, type PoolView, type Topology } from '../topology.ts';
 

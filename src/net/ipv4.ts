@@ -1,4 +1,4 @@
-/** IPv4 arithmetic on unsigned 32-bit numbers: enough to compare addresses, subnets and MetalLB ranges. */
+/** IPv4 arithmetic on unsigned 32-bit numbers: addresses, subnets and MetalLB ranges, for lint, the lab and the network guard. */
 
 export interface Ipv4Range {
   first: number;
@@ -60,4 +60,11 @@ export function reservedAddresses(subnet: Cidr): { network?: number; broadcast?:
 
 export function formatRange(r: Ipv4Range): string {
   return r.first === r.last ? formatIpv4(r.first) : `${formatIpv4(r.first)}-${formatIpv4(r.last)}`;
+}
+
+/** Whether `ip` lies inside `cidr`; false when either does not parse. */
+export function ipv4InCidr(ip: string, cidr: string): boolean {
+  const address = parseIpv4(ip);
+  const range = parseCidr(cidr);
+  return address !== undefined && range !== undefined && contains(range, address);
 }
