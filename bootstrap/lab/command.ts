@@ -70,6 +70,8 @@ const aptPackageOf: Record<string, string> = {
   umount: 'mount',
   ping: 'iputils-ping',
   arping: 'iputils-arping',
+  git: 'git',
+  'redis-check-rdb': 'redis-tools',
 };
 
 function missingTool(name: string): MissingPrerequisiteError {

@@ -10,8 +10,9 @@ import type { Profile } from '../../src/profile/schema.ts';
 import { etcdClientUrl, type LabSettings } from './node-components.ts';
 import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from './plan.ts';
 import { LAB_PVE_NODE, labVmidOf } from './pve-endpoint.ts';
-import { LAB_PVE_PORT } from './lab-settings.ts';
+import { LAB_PVE_PORT, type LabGitopsSettings } from './lab-settings.ts';
 import { labAppsProfile } from '../gitops/apps.ts';
+import { GITOPS_BRANCH, gitopsPaths, labGitops } from './addons/endpoints.ts';
 
 export interface LabProfileFiles {
   adminKubeconfig: string;
@@ -23,13 +24,17 @@ export interface LabProfileFiles {
   pveTokenSecretFile: string;
 }
 
-export function labProfile(files: LabProfileFiles, settings: LabSettings, profilePath: string): Profile {
+export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops: LabGitopsSettings, profilePath: string): Profile {
   const rel = (p: string) => relative(dirname(profilePath), p);
   const data = {
     apiVersion: 'clusterproof/v1',
     kind: 'Profile',
-    metadata: { name: 'lab', description: 'The embedded lab: real etcd, kube-apiserver, controller-manager, scheduler, an etcd-election VIP agent and kwok nodes in network namespaces' },
-    target: { kind: 'lab', capabilities: ['lab', 'vip', 'etcd-direct', 'node-power'] },
+    metadata: {
+      name: 'lab',
+      description:
+        'The embedded lab: real etcd, kube-apiserver, controller-manager, scheduler, an etcd-election VIP agent and kwok nodes in network namespaces; a git server, ArgoCD and the MetalLB controller',
+    },
+    target: { kind: 'lab', capabilities: ['lab', 'vip', 'etcd-direct', 'node-power', 'argocd', 'metallb', 'gitops-push'] },
     network: {
       subnet: labPlan.lan.cidr,
       gateway: labPlan.bridge.ip,
@@ -59,6 +64,16 @@ export function labProfile(files: LabProfileFiles, settings: LabSettings, profil
         certFile: rel(files.etcdClientCert),
         keyFile: rel(files.etcdClientKey),
       },
+      // argocd-server runs with --disable-auth in the lab (reachable only inside this machine's lab namespaces)
+      argocd: { url: labGitops.argocdURL() },
+    },
+    gitops: {
+      repo: labGitops.repoURL(),
+      branch: GITOPS_BRANCH,
+      path: 'apps',
+      webhook: { url: labGitops.webhookURL(), secret: { file: rel(gitopsPaths.webhookSecret()) } },
+      pollIntervalSeconds: gitops.pollSeconds,
+      pollJitterSeconds: gitops.pollJitterSeconds,
     },
     apps: labAppsProfile(),
     slo: {
@@ -76,8 +91,10 @@ export function labProfile(files: LabProfileFiles, settings: LabSettings, profil
       // the lab's default toleration (stated in lab settings) plus margin
       podEvictionSeconds: settings.defaultTolerationSeconds + 30,
       nodeRecoverySeconds: 90,
+      // the target on the lab: push -> Synced at that commit and Healthy, webhook path
       gitopsWebhookConvergenceSeconds: 15,
-      gitopsPollConvergenceSeconds: 200,
+      // one full poll period at worst (interval + jitter), plus the sync and health wait
+      gitopsPollConvergenceSeconds: gitops.pollSeconds + gitops.pollJitterSeconds + 30,
       selfHealSeconds: 15,
       loadBalancerFailoverSeconds: 10,
       load: { p95Ms: 200, p99Ms: 500, maxErrorRate: 0.01, failoverErrorBudget: 0.05 },

@@ -3,7 +3,10 @@
  * nothing; each exception is stated here and written into the lab profile, and suites assert against the
  * profile, never against a constant.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LabSettings } from './node-components.ts';
+import { labStateDir } from './paths.ts';
 
 export const LAB_SETTINGS: LabSettings = {
   // upstream kube-controller-manager default since 1.32 (kubernetes PR #126287)
@@ -18,3 +21,31 @@ export const LAB_SETTINGS: LabSettings = {
 
 export const LAB_PVE_PORT = 8006;
 export const LAB_PVE_TOKEN_ID = 'root@pam!clusterproof';
+
+/**
+ * ArgoCD's reconciliation (poll) interval in the lab: the upstream default (argocd-cm timeout.reconciliation 120 s,
+ * timeout.reconciliation.jitter 60 s) unless `lab up --poll-interval/--poll-jitter` states another, kept for the
+ * life of the lab and written into its profile (gitops.pollIntervalSeconds).
+ */
+export interface LabGitopsSettings {
+  pollSeconds: number;
+  pollJitterSeconds: number;
+}
+
+export const UPSTREAM_GITOPS_POLL: LabGitopsSettings = { pollSeconds: 120, pollJitterSeconds: 60 };
+
+const gitopsSettingsFile = () => join(labStateDir(), 'gitops-poll.json');
+
+export function saveGitopsSettings(overrides: Partial<LabGitopsSettings>): LabGitopsSettings {
+  const settings = { ...UPSTREAM_GITOPS_POLL, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  writeFileSync(gitopsSettingsFile(), JSON.stringify(settings));
+  return settings;
+}
+
+export function currentGitopsSettings(): LabGitopsSettings {
+  try {
+    return { ...UPSTREAM_GITOPS_POLL, ...(JSON.parse(readFileSync(gitopsSettingsFile(), 'utf8')) as Partial<LabGitopsSettings>) };
+  } catch {
+    return UPSTREAM_GITOPS_POLL;
+  }
+}

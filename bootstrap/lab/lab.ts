@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
@@ -19,12 +19,17 @@ import { labPaths, labStateDir } from './paths.ts';
 import { killRecorded, procStartTime, type ProcessRecord } from './process-manager.ts';
 import { acquireLabLock } from './lab-lock.ts';
 import { labProfile, writeLabProfile } from './lab-profile.ts';
-import { LAB_PVE_PORT, LAB_PVE_TOKEN_ID, LAB_SETTINGS } from './lab-settings.ts';
+import { currentGitopsSettings, LAB_PVE_PORT, LAB_PVE_TOKEN_ID, LAB_SETTINGS, saveGitopsSettings, type LabGitopsSettings } from './lab-settings.ts';
 import { labTlsFiles, ensureLabPki } from './tls-files.ts';
 import { resolveLabBinaries } from './binaries.ts';
 import { kubeNodeNames, labPlan } from './plan.ts';
 import type { SupervisorConfig } from './supervisor.ts';
-import { applyApps } from '../gitops/apps.ts';
+import { componentBinary } from './build/index.ts';
+import { ensureWebhookSecret, gitopsPaths } from './addons/endpoints.ts';
+import { checkAddonManifests, registerGitops } from './addons/objects.ts';
+import { seedLabRepository } from './addons/repository.ts';
+import { waitAppsConverged } from './addons/wait-apps.ts';
+import { hasTool } from './command.ts';
 import { currentVariant, LAB_VARIANTS, saveVariant, type LabVariant } from './variants.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -56,6 +61,28 @@ function ensurePveToken(): { id: string; secret: string } {
   return { id: readFileSync(files.id, 'utf8').trim(), secret: readFileSync(files.secret, 'utf8').trim() };
 }
 
+/**
+ * Debian ships redis' server in redis-tools as redis-check-rdb, which runs as a server when invoked under the name
+ * redis-server (what the redis-server package's symlink does); the lab makes that link in its state dir.
+ */
+function redisServerPath(): string {
+  if (hasTool('redis-server')) return 'redis-server';
+  const link = join(labStateDir(), 'bin', 'redis-server');
+  if (!existsSync(link)) {
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync('/usr/bin/redis-check-rdb', link);
+  }
+  return link;
+}
+
+/** The webhook secret ArgoCD verifies and the one the git server signs with (wrong on purpose in one variant). */
+function prepareWebhookSecrets(variant: LabVariant | undefined): void {
+  ensureWebhookSecret();
+  mkdirSync(dirname(gitopsPaths.forgeSigningSecret()), { recursive: true });
+  if (variant === 'webhook-wrong-secret') writeFileSync(gitopsPaths.forgeSigningSecret(), `not-${randomUUID()}`, { mode: 0o600 });
+  else copyFileSync(gitopsPaths.webhookSecret(), gitopsPaths.forgeSigningSecret());
+}
+
 /** Everything the supervisor needs, derived from the state dir: `lab supervise` recomputes it the same way. */
 export async function supervisorConfig(): Promise<SupervisorConfig> {
   const tls = labTlsFiles(labPaths.pki());
@@ -66,6 +93,11 @@ export async function supervisorConfig(): Promise<SupervisorConfig> {
     settings: LAB_SETTINGS,
     adminKubeconfig: tls.adminKubeconfig,
     variant: currentVariant(),
+    gitops: {
+      bin: { argocd: componentBinary('argocd'), metallbController: componentBinary('metallb-controller'), redisServer: redisServerPath(), clusterproof: resolveLabBinaries().clusterproof },
+      settings: currentGitopsSettings(),
+      webhookSecret: ensureWebhookSecret(),
+    },
     pve: { port: LAB_PVE_PORT, tokenId: token.id, tokenSecret: token.secret, certFile: tls.pveServer.cert, keyFile: tls.pveServer.key },
   };
 }
@@ -110,7 +142,8 @@ async function waitReady(progress: Progress, timeoutMs: number): Promise<void> {
       const ready = await readyNodes(adminKube()).catch(() => []);
       if (ready.length !== lastReady) progress(`${ready.length}/${kubeNodeNames.length} nodes Ready`);
       lastReady = ready.length;
-      if (ready.length === kubeNodeNames.length) return;
+      // the supervisor marks its boot done once the git server, ArgoCD and MetalLB are started
+      if (ready.length === kubeNodeNames.length && existsSync(`${labPaths.supervisorPid()}.booted`)) return;
     }
     await sleep(500);
   }
@@ -126,11 +159,20 @@ export interface LabUpResult {
   profile: string;
 }
 
-export async function labUp(progress: Progress = () => undefined, opts: { variant?: LabVariant } = {}): Promise<LabUpResult> {
+export interface LabUpOptions {
+  variant?: LabVariant;
+  /** ArgoCD's poll interval and jitter; upstream defaults when absent */
+  gitops?: Partial<LabGitopsSettings>;
+}
+
+export async function labUp(progress: Progress = () => undefined, opts: LabUpOptions = {}): Promise<LabUpResult> {
   const started = performance.now();
   requireRoot('clusterproof lab up');
-  requireTools('ip', 'iptables', 'openssl');
+  requireTools('ip', 'iptables', 'openssl', 'git', 'redis-check-rdb');
   const bin = resolveLabBinaries(); // fails early, naming `clusterproof lab build`
+  componentBinary('argocd');
+  componentBinary('metallb-controller');
+  checkAddonManifests();
   mkdirSync(labStateDir(), { recursive: true });
   const release = acquireLabLock(labPaths.lock(), 'lab up');
   try {
@@ -153,10 +195,16 @@ export async function labUp(progress: Progress = () => undefined, opts: { varian
     ensurePveToken();
     saveVariant(opts.variant);
     if (opts.variant) progress(`variant ${opts.variant}: ${LAB_VARIANTS[opts.variant]}`);
+    const gitops = saveGitopsSettings(opts.gitops ?? {});
+    prepareWebhookSecrets(opts.variant);
+    const seeded = await seedLabRepository({ autoSyncOff: opts.variant === 'gitops-autosync-off' });
+    progress(`git server repository seeded at ${seeded.head.slice(0, 12)}; ArgoCD polls every ${gitops.pollSeconds} s (+ up to ${gitops.pollJitterSeconds} s jitter)`);
     const tls = labTlsFiles(labPaths.pki());
     const profilePath = labPaths.profile();
     mkdirSync(labPaths.logs(), { recursive: true });
-    progress(`supervisor: starting etcd x3, kube-apiserver x3, controller-manager x3, scheduler x3, vip-agent x3, kwok x5 (${bin.etcd.split('/').slice(-2, -1)[0]})`);
+    progress(
+      `supervisor: starting etcd x3, kube-apiserver x3, controller-manager x3, scheduler x3, vip-agent x3, kwok x5 (${bin.etcd.split('/').slice(-2, -1)[0]}), then the git server, ArgoCD and MetalLB`,
+    );
     const log = openSync(join(labPaths.logs(), 'supervisor.log'), 'a');
     const child = spawn(process.execPath, [join(root, 'bin/clusterproof.mjs'), 'lab', 'supervise'], {
       detached: true,
@@ -167,8 +215,9 @@ export async function labUp(progress: Progress = () => undefined, opts: { varian
     child.unref();
     for (let i = 0; i < 50 && !supervisorPid(); i++) await sleep(100);
     await waitReady(progress, 240_000);
-    progress('applying the gitops apps (nginx, redis, guestbook)');
-    await applyApps(adminKube());
+    progress('registering the gitops repository with ArgoCD (AppProjects, app of apps)');
+    await registerGitops(adminKube());
+    await waitAppsConverged(adminKube(), progress, 240_000, { expectAutoSync: opts.variant !== 'gitops-autosync-off' });
     writeLabProfile(
       profilePath,
       labProfile(
@@ -182,6 +231,7 @@ export async function labUp(progress: Progress = () => undefined, opts: { varian
           pveTokenSecretFile: pveTokenFiles().secret,
         },
         LAB_SETTINGS,
+        gitops,
         profilePath,
       ),
     );
@@ -216,6 +266,8 @@ async function teardown(progress: Progress): Promise<string[]> {
     rmSync(p, { force: true });
   }
   rmSync(labPaths.data(), { recursive: true, force: true });
+  // the git server's repository lives and dies with the lab: the next lab starts from the seed again
+  rmSync(dirname(gitopsPaths.repos()), { recursive: true, force: true });
   saveVariant(undefined);
   return done;
 }

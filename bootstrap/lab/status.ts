@@ -13,6 +13,11 @@ import { labTlsFiles } from './tls-files.ts';
 import { runningProcesses } from './lab.ts';
 
 const CP_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'vip-agent', 'kwok'];
+/** the two service namespaces: the git server, and ArgoCD + the MetalLB controller */
+const SERVICE_COMPONENTS = {
+  forge: ['git-server'],
+  addons: ['redis', 'argocd-repo-server', 'argocd-application-controller', 'argocd-server', 'metallb-controller'],
+} as const;
 
 export interface LabStatus {
   up: boolean;
@@ -24,6 +29,8 @@ export interface LabStatus {
     link: 'up' | 'down' | 'absent';
     components: Array<{ name: string; running: boolean; pid?: number }>;
   }>;
+  /** forge (git server) and addons (ArgoCD, MetalLB controller): not Kubernetes nodes */
+  services: Array<{ name: string; ip: string; components: Array<{ name: string; running: boolean; pid?: number }> }>;
   etcd: { members: EtcdMemberStatus[]; leader?: string };
   vip: { address: string; holders: string[] };
 }
@@ -46,6 +53,14 @@ export async function labStatus(): Promise<LabStatus> {
       }),
     };
   });
+  const services = (Object.keys(SERVICE_COMPONENTS) as Array<keyof typeof SERVICE_COMPONENTS>).map((name) => ({
+    name,
+    ip: labNode(name).ip,
+    components: SERVICE_COMPONENTS[name].map((c) => {
+      const p = procs.find((r) => r.node === name && r.name === c);
+      return { name: c, running: !!p, pid: p?.pid };
+    }),
+  }));
   let members: EtcdMemberStatus[] = [];
   let holders: string[] = [];
   const tls = labTlsFiles(labPaths.pki());
@@ -61,6 +76,7 @@ export async function labStatus(): Promise<LabStatus> {
     up,
     profile: up ? labPaths.profile() : undefined,
     nodes,
+    services,
     etcd: { members, leader: members.find((m) => m.isLeader && m.healthy)?.name },
     vip: { address: labPlan.vip, holders },
   };
@@ -72,6 +88,10 @@ export function formatLabStatus(s: LabStatus): string {
   for (const n of s.nodes) {
     const comps = n.components.map((c) => `${c.name}:${c.running ? 'up' : 'DOWN'}`).join(' ');
     lines.push(`  ${n.name.padEnd(4)} ${n.role.padEnd(14)} ${n.ip.padEnd(13)} link ${n.link.padEnd(6)} ${comps}`);
+  }
+  for (const n of s.services) {
+    const comps = n.components.map((c) => `${c.name}:${c.running ? 'up' : 'DOWN'}`).join(' ');
+    lines.push(`  ${n.name.padEnd(6)} ${'service'.padEnd(12)} ${n.ip.padEnd(13)} ${comps}`);
   }
   lines.push('', '  etcd members:');
   for (const m of s.etcd.members) {

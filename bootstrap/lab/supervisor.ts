@@ -15,6 +15,9 @@ import { registerNodes } from './node-registration.ts';
 import { LAB_UP_MARKER } from '../../src/safety/destinations.ts';
 import { httpsRequest } from '../../fixtures/providers/https-json.ts';
 import { LAB_VMIDS, labNodeOfVmid, startLabPveEndpoint, type LabPowerBackend } from './pve-endpoint.ts';
+import { addonsProcesses, forgeProcesses, type GitopsBinaries, type GitopsProcessSettings } from './addons/processes.ts';
+import { installAddonPrerequisites } from './addons/objects.ts';
+import { gitopsPaths } from './addons/endpoints.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,6 +27,7 @@ export interface SupervisorConfig {
   settings: LabSettings;
   adminKubeconfig: string;
   variant?: LabVariant;
+  gitops: { bin: GitopsBinaries; settings: GitopsProcessSettings; webhookSecret: string };
   pve: { port: number; tokenId: string; tokenSecret: string; certFile: string; keyFile: string };
 }
 
@@ -137,6 +141,23 @@ export class LabSupervisor implements LabPowerBackend {
     progress('nodes registered');
     for (const node of kubeNodeNames) await this.powerOn(node);
     progress('controllers, kube-vip and kwok started');
+    // the VIP may not be held yet: install through cp1's API server, as node registration does
+    await this.bootGitops(direct, progress);
+  }
+
+  /** The git server, then ArgoCD and the MetalLB controller once their CRDs and config exist. */
+  private async bootGitops(kc: k8s.KubeConfig, progress: (msg: string) => void): Promise<void> {
+    const { gitops } = this.config;
+    for (const dir of [gitopsPaths.redisData(), ...['tls', 'ssh', 'gnupg', 'tmp'].map((d) => `${gitopsPaths.argocdData()}/${d}`)]) {
+      mkdirSync(dir, { recursive: true });
+    }
+    for (const spec of forgeProcesses(gitops.bin)) this.procs.start(spec);
+    progress('git server started');
+    await installAddonPrerequisites(kc, gitops.settings, gitops.webhookSecret);
+    progress('ArgoCD and MetalLB CRDs, ArgoCD config, MetalLB pool installed');
+    const specs = applyVariant(this.config.variant, addonsProcesses({ bin: gitops.bin, settings: gitops.settings, kubeconfig: this.config.adminKubeconfig }));
+    for (const spec of specs) this.procs.start(spec);
+    progress('redis, argocd-repo-server, argocd-application-controller, argocd-server, metallb-controller started');
   }
 
   async shutdownAll(): Promise<void> {

@@ -10,6 +10,8 @@ import type { ProcessSpec } from './process-manager.ts';
 
 export const LAB_VARIANTS = {
   'vip-single-holder': 'the VIP agent runs on cp1 only, so the VIP can never fail over to another control plane',
+  'gitops-autosync-off': 'the gitops repository is seeded with Applications without automated sync, so a push never deploys',
+  'webhook-wrong-secret': 'the git server signs push webhooks with a secret ArgoCD does not know, so ArgoCD rejects every webhook',
 } as const;
 export type LabVariant = keyof typeof LAB_VARIANTS;
 

@@ -330,6 +330,11 @@ export const Profile = z.strictObject({
         .optional()
         .describe('push webhook from the git host to ArgoCD'),
       pollIntervalSeconds: seconds.optional().describe('ArgoCD reconciliation interval; upstream default 120 (+60 jitter)'),
+      pollJitterSeconds: z
+        .number({ error: SECONDS_EXPECTED })
+        .min(0, { message: SECONDS_EXPECTED })
+        .optional()
+        .describe('ArgoCD reconciliation jitter (argocd-cm timeout.reconciliation.jitter); upstream default 60'),
     })
     .optional()
     .describe('the gitops repository (capabilities argocd, gitops-push)'),

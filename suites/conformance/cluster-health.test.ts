@@ -14,6 +14,7 @@ import { apiGet } from '../../fixtures/providers/api-get.ts';
 import { KubeAccess } from '../../fixtures/providers/kube.ts';
 import { profilePathFromEnv } from '../../fixtures/target.ts';
 import { describe, expect, test } from '../../fixtures/test.ts';
+import { describeApp } from '../../fixtures/providers/gitops/argocd.ts';
 import { workloadAvailable } from '../../fixtures/workload-checks.ts';
 import { describeWorkload, workloadOf } from '../../fixtures/workloads.ts';
 
@@ -120,6 +121,19 @@ describe('conformance/cluster-health', () => {
 
   test('every ClusterIP and LoadBalancer Service has ready endpoints', async ({ kube }) => {
     await eventually('Services have ready endpoints', endpointsReady(kube), { timeoutMs: HEALTH_TIMEOUT_MS });
+  });
+
+  test('every ArgoCD Application is Synced and Healthy', async ({ argocd }) => {
+    await eventually(
+      'every Application Synced and Healthy',
+      async () => {
+        const apps = await argocd.list();
+        if (!apps.length) return failed(`no Application in namespace ${argocd.namespace}`);
+        const off = apps.filter((a) => a.sync !== 'Synced' || a.health !== 'Healthy');
+        return off.length ? pending(off.map(describeApp).join('; ')) : succeeded(apps.map(describeApp).join('; '));
+      },
+      { timeoutMs: HEALTH_TIMEOUT_MS },
+    );
   });
 
   test('LoadBalancer Services have an address from network.loadBalancerPools', async ({ kube, profile, target, skip }) => {

@@ -56,7 +56,7 @@ describe.skipIf(skip)('negative control: nginx without anti-affinity', () => {
   afterAll(async () => {
     await mergePatch(target, {
       spec: {
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+        strategy: original().spec!.strategy,
         template: { spec: { nodeSelector: null, affinity: original().spec!.template.spec!.affinity } },
       },
     });

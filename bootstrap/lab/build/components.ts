@@ -211,7 +211,7 @@ function metallbRecipe(version: string): ComponentRecipe {
     name: 'metallb',
     version,
     description: 'MetalLB controller',
-    default: false,
+    default: true,
     module: 'go.universe.tf/metallb',
     goMod: `module lab.local/metallbbin\n\ngo 1.25.0\n\nrequire go.universe.tf/metallb ${version}\n`,
     binaries: [{ name: 'metallb-controller', pkg: 'go.universe.tf/metallb/controller' }],
@@ -273,7 +273,7 @@ function argocdRecipe(version: string): ComponentRecipe {
     name: 'argocd',
     version,
     description: 'ArgoCD (one binary; server, repo-server, application-controller... as links)',
-    default: false,
+    default: true,
     module: 'github.com/argoproj/argo-cd/v3',
     goMod:
       `module lab.local/argocdbin\n\ngo 1.25.5\n\nrequire github.com/argoproj/argo-cd/v3 ${version}\n\nreplace (\n` +

@@ -6,10 +6,27 @@ import { registerLabBuild } from './lab-build.ts';
 import { labNode, labPlan } from '../../../bootstrap/lab/plan.ts';
 import { labTlsFiles } from '../../../bootstrap/lab/tls-files.ts';
 import { labPaths } from '../../../bootstrap/lab/paths.ts';
-import { ExitCode } from '../../errors.ts';
+import { ExitCode, UserError } from '../../errors.ts';
 import { LAB_VARIANTS, parseVariant } from '../../../bootstrap/lab/variants.ts';
 
+const parsePort = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`not a port: ${v}`);
+  return n;
+};
+
 const stamp = (started: number) => `[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
+
+/** A whole number of seconds from the command line, or a UserError naming the flag and the value. */
+function seconds(flag: string, allowZero = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) {
+      throw new UserError(`${flag} "${value}": expected a whole number of seconds${allowZero ? ' (0 or more)' : ' (1 or more)'}, e.g. ${flag} 30`);
+    }
+    return n;
+  };
+}
 
 export function registerLab(program: Command): void {
   const lab = program
@@ -25,9 +42,14 @@ export function registerLab(program: Command): void {
     .command('up')
     .description('Bring the lab up (idempotent: on a running lab it only checks readiness) and write its profile.')
     .option('--variant <name>', `a lab with one property broken on purpose, for negative controls: ${Object.keys(LAB_VARIANTS).join(', ')}`)
-    .action(async (opts: { variant?: string }) => {
+    .addOption(new Option('--poll-interval <seconds>', 'ArgoCD reconciliation (poll) interval; upstream default 120').argParser(seconds('--poll-interval')))
+    .addOption(new Option('--poll-jitter <seconds>', 'ArgoCD reconciliation jitter; upstream default 60').argParser(seconds('--poll-jitter', true)))
+    .action(async (opts: { variant?: string; pollInterval?: number; pollJitter?: number }) => {
       const started = performance.now();
-      const result = await labUp((step) => console.log(`${stamp(started)} ${step}`), { variant: parseVariant(opts.variant) });
+      const result = await labUp((step) => console.log(`${stamp(started)} ${step}`), {
+        variant: parseVariant(opts.variant),
+        gitops: { pollSeconds: opts.pollInterval, pollJitterSeconds: opts.pollJitter },
+      });
       console.log(
         result.alreadyUp
           ? `lab already up and ready (${result.seconds.toFixed(1)} s); profile: ${result.profile}`
@@ -93,4 +115,38 @@ export function registerLab(program: Command): void {
       process.on('SIGINT', () => void stop());
       await agent.run();
     });
+
+  lab
+    .command('git-server', { hidden: true })
+    .description('the lab git server: smart HTTP and a GitHub-format signed push webhook (runs inside the forge namespace)')
+    .requiredOption('--listen <host:port>', 'address to serve git on')
+    .requiredOption('--repos <dir>', 'directory of bare repositories (*.git)')
+    .requiredOption('--deliveries <file>', 'JSON lines file recording each webhook delivery')
+    .requiredOption('--hook-port <n>', 'loopback port of the post-receive hook callback', parsePort)
+    .requiredOption('--public-url <url>', 'base URL clients use (html_url, clone_url), e.g. http://198.18.40.10')
+    .option('--webhook-url <url>', 'where push events go (ArgoCD: http://<argocd>/api/webhook)')
+    .option('--webhook-secret-file <file>', 'file holding the shared webhook secret')
+    .action(
+      async (opts: { listen: string; repos: string; deliveries: string; hookPort: number; publicUrl: string; webhookUrl?: string; webhookSecretFile?: string }) => {
+        const { startGitServer, parseListenAddress } = await import('../../../bootstrap/lab/forge/server.ts');
+        if (!opts.webhookUrl !== !opts.webhookSecretFile) throw new UserError('--webhook-url and --webhook-secret-file go together');
+        const { host, port } = parseListenAddress(opts.listen);
+        const server = await startGitServer({
+          listenHost: host,
+          port,
+          reposDir: opts.repos,
+          deliveriesFile: opts.deliveries,
+          hookPort: opts.hookPort,
+          publicBaseUrl: opts.publicUrl,
+          webhook: opts.webhookUrl && opts.webhookSecretFile ? { url: opts.webhookUrl, secretFile: opts.webhookSecretFile } : undefined,
+        });
+        const stop = async () => {
+          await server.close();
+          process.exit(0);
+        };
+        process.on('SIGTERM', () => void stop());
+        process.on('SIGINT', () => void stop());
+        await new Promise(() => undefined); // serves until SIGTERM
+      },
+    );
 }

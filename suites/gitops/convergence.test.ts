@@ -1,0 +1,264 @@
+/**
+ * GitOps convergence: what is pushed to git is what runs, and how fast. Every push is timed from `git push`
+ * returning to every affected Application being Synced at the pushed commit and Healthy — through the push webhook
+ * and through ArgoCD's polling alone — and a revert, a removal (prune), live drift (self-heal) and a bad commit
+ * are each followed to their end. Every push is undone by the ledger with a new commit restoring the branch.
+ *
+ * The change: a new image tag and a new ConfigMap for the first app, one more replica for an app without required
+ * anti-affinity. (nginx's replicas 2 -> 3 cannot become Healthy with one replica per worker on two workers: that is
+ * ha/anti-affinity's property, so the replica change goes to an app that can take it.)
+ */
+import type { Document } from 'yaml';
+import { parameter } from 'allure-js-commons';
+import { attachText } from '../../src/report/attach.ts';
+import { consistently, eventually, failed, pending, succeeded } from '../../fixtures/expect/expectation.ts';
+import { appsSyncedAt, waitConverged } from '../../fixtures/gitops-checks.ts';
+import { editManifest, type GitopsWorkspace } from '../../fixtures/gitops-workspace.ts';
+import { noTrackedAppReason, trackedApps, type TrackedApp } from '../../fixtures/gitops-apps.ts';
+import { appError, describeApp, type ArgoCDApps } from '../../fixtures/providers/gitops/argocd.ts';
+import { describeDelivery } from '../../fixtures/providers/gitops/webhook-deliveries.ts';
+import { ProbeFailed } from '../../fixtures/timeline/timeline.ts';
+import { readWorkload, scaleWorkload, workloadOf } from '../../fixtures/workloads.ts';
+import { describe, expect, test } from '../../fixtures/test.ts';
+import type { KubeAccess } from '../../fixtures/providers/kube.ts';
+import type { Profile } from '../../src/profile/schema.ts';
+
+const CONFIGMAP = 'clusterproof-convergence';
+const STEADY_MS = 180_000;
+
+interface Plan {
+  /** gets the image tag change and the ConfigMap */
+  rollout: TrackedApp;
+  /** gets one more replica, when an app can take it */
+  scale?: TrackedApp;
+  apps: string[];
+}
+
+async function planFor(gitops: GitopsWorkspace, argocd: ArgoCDApps, profile: Profile, skip: (note?: string) => never): Promise<Plan> {
+  const tracked = await trackedApps(argocd, profile, gitops.repo);
+  const rollout = tracked.find((t) => t.spec.workload.kind === 'Deployment');
+  if (!rollout) skip(noTrackedAppReason(profile, gitops.repo));
+  const scale = tracked.find((t) => t !== rollout && t.spec.workload.antiAffinity !== 'required');
+  const apps = [...new Set([rollout!.application, ...(scale ? [scale.application] : [])])];
+  return { rollout: rollout!, scale, apps };
+}
+
+async function steady(gitops: GitopsWorkspace, argocd: ArgoCDApps, apps: string[]) {
+  await eventually('steady state: the apps Synced at the branch head and Healthy', appsSyncedAt(argocd, apps, () => gitops.head()), { timeoutMs: STEADY_MS });
+}
+
+function configMapFile(t: TrackedApp): string {
+  return `${t.spec.path}/${CONFIGMAP}.yaml`;
+}
+
+function configMapYaml(t: TrackedApp, testName: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    `  name: ${CONFIGMAP}`,
+    `  namespace: ${t.spec.namespace}`,
+    'data:',
+    `  pushed-by: ${JSON.stringify(testName)}`,
+    '',
+  ].join('\n');
+}
+
+/** The image of the workload's first container, with its tag replaced by `tag`. */
+function retag(doc: Document, tag: string): string {
+  const path = ['spec', 'template', 'spec', 'containers', 0, 'image'];
+  const image = String(doc.getIn(path));
+  const next = `${image.replace(/:[^:/]+$/, '')}:${tag}`;
+  doc.setIn(path, next);
+  return next;
+}
+
+async function configMapExists(kube: KubeAccess, t: TrackedApp): Promise<boolean> {
+  return kube.core.readNamespacedConfigMap({ namespace: t.spec.namespace, name: CONFIGMAP }).then(
+    () => true,
+    (err: { code?: number }) => {
+      if (err.code === 404) return false;
+      throw err;
+    },
+  );
+}
+
+async function liveImage(kube: KubeAccess, t: TrackedApp): Promise<string | undefined> {
+  const w = await readWorkload(kube, workloadOf(t.spec));
+  return w.spec?.template.spec?.containers[0]?.image;
+}
+
+describe('gitops/convergence', () => {
+  test('a commit converges through the webhook, and its revert converges back', async ({ gitops, argocd, kube, profile, timeline, slo, skip, task }) => {
+    const plan = await planFor(gitops, argocd, profile, skip);
+    await steady(gitops, argocd, plan.apps);
+    const imageBefore = await liveImage(kube, plan.rollout);
+    let image = '';
+    let replicas = 0;
+    const push = await gitops.commitAndPush(`clusterproof: ${task.name}`, async (repo) => {
+      await editManifest(repo, plan.rollout.workloadFile, plan.rollout.spec.workload.kind, plan.rollout.spec.workload.name, (doc) => {
+        image = retag(doc, `clusterproof-${Date.now().toString(36)}`);
+      });
+      await repo.write(configMapFile(plan.rollout), configMapYaml(plan.rollout, task.name));
+      if (plan.scale) {
+        await editManifest(repo, plan.scale.workloadFile, plan.scale.spec.workload.kind, plan.scale.spec.workload.name, (doc) => {
+          replicas = Number(doc.getIn(['spec', 'replicas']) ?? 1) + 1;
+          doc.setIn(['spec', 'replicas'], replicas);
+        });
+      }
+    });
+    await waitConverged(timeline, argocd, plan.apps, push, {
+      sloSeconds: slo.gitopsWebhookConvergenceSeconds,
+      sloName: 'slo.gitopsWebhookConvergenceSeconds',
+      deliveries: gitops.deliveries,
+      name: 'pushed commit Synced and Healthy (webhook)',
+    });
+    expect(await liveImage(kube, plan.rollout)).toBe(image);
+    expect(await configMapExists(kube, plan.rollout), `ConfigMap ${CONFIGMAP} created from git`).toBe(true);
+    if (plan.scale) {
+      const w = await readWorkload(kube, workloadOf(plan.scale.spec));
+      expect(w.status?.readyReplicas, `${plan.scale.application} scaled to ${replicas} from git`).toBe(replicas);
+    }
+
+    timeline.mark('revert');
+    const revert = await gitops.commitAndPush(`clusterproof: revert ${push.sha.slice(0, 12)}`, async (repo) => {
+      await repo.revert(push.sha);
+    });
+    await waitConverged(timeline, argocd, plan.apps, revert, {
+      sloSeconds: slo.gitopsWebhookConvergenceSeconds,
+      sloName: 'slo.gitopsWebhookConvergenceSeconds',
+      deliveries: gitops.deliveries,
+      name: 'revert Synced and Healthy (webhook)',
+    });
+    expect(await liveImage(kube, plan.rollout)).toBe(imageBefore);
+    expect(await configMapExists(kube, plan.rollout), `ConfigMap ${CONFIGMAP} pruned by the revert`).toBe(false);
+  });
+
+  test('a resource removed from git is pruned', async ({ gitops, argocd, kube, profile, timeline, slo, skip, task }) => {
+    const plan = await planFor(gitops, argocd, profile, skip);
+    await steady(gitops, argocd, plan.apps);
+    const add = await gitops.commitAndPush(`clusterproof: add ConfigMap ${CONFIGMAP}`, async (repo) => {
+      await repo.write(configMapFile(plan.rollout), configMapYaml(plan.rollout, task.name));
+    });
+    await waitConverged(timeline, argocd, [plan.rollout.application], add, {
+      sloSeconds: slo.gitopsWebhookConvergenceSeconds,
+      sloName: 'slo.gitopsWebhookConvergenceSeconds',
+      deliveries: gitops.deliveries,
+      name: 'ConfigMap added from git',
+    });
+    expect(await configMapExists(kube, plan.rollout)).toBe(true);
+    const remove = await gitops.commitAndPush(`clusterproof: remove ConfigMap ${CONFIGMAP}`, async (repo) => {
+      await repo.remove(configMapFile(plan.rollout));
+    });
+    await timeline.until(
+      `ConfigMap ${CONFIGMAP} pruned`,
+      async () => {
+        const s = await argocd.app(plan.rollout.application);
+        if (await configMapExists(kube, plan.rollout)) throw new Error(`still there; ${describeApp(s)}`);
+        return s.sync === 'Synced' && s.revision === remove.sha ? s : undefined;
+      },
+      { sloSeconds: slo.gitopsWebhookConvergenceSeconds, sloName: 'slo.gitopsWebhookConvergenceSeconds', kind: 'recovery', intervalMs: 250 },
+    );
+  });
+
+  test('a commit converges through polling alone, without the webhook', async ({ gitops, argocd, kube, profile, timeline, slo, skip, task }) => {
+    const plan = await planFor(gitops, argocd, profile, skip);
+    await steady(gitops, argocd, plan.apps);
+    const push = await gitops.commitAndPush(
+      `clusterproof: ${task.name}`,
+      async (repo) => {
+        await repo.write(configMapFile(plan.rollout), configMapYaml(plan.rollout, task.name));
+      },
+      { webhook: false },
+    );
+    const interval = profile.gitops?.pollIntervalSeconds ?? 120;
+    const jitter = profile.gitops?.pollJitterSeconds ?? 60;
+    timeline.mark(`poll interval ${interval} s + up to ${jitter} s jitter`);
+    if (gitops.deliveries) {
+      const d = await gitops.deliveries.forCommit(push.sha);
+      expect(d?.skipped, `the git server sent no webhook for ${push.sha.slice(0, 12)}: ${d ? describeDelivery(d) : 'no record'}`).toBe(true);
+    }
+    const { seconds } = await waitConverged(timeline, argocd, [plan.rollout.application], push, {
+      sloSeconds: slo.gitopsPollConvergenceSeconds,
+      sloName: 'slo.gitopsPollConvergenceSeconds',
+      timeoutSeconds: slo.gitopsPollConvergenceSeconds + 30,
+      name: 'pushed commit Synced and Healthy (polling)',
+    });
+    await parameter('poll interval', `${interval} s + up to ${jitter} s`);
+    await parameter('converged after', `${seconds.toFixed(1)} s`);
+    expect(await configMapExists(kube, plan.rollout)).toBe(true);
+  });
+
+  test('live drift on a managed object is reverted by self-heal', async ({ gitops, argocd, kube, profile, ledger, target, timeline, slo, skip }) => {
+    const plan = await planFor(gitops, argocd, profile, skip);
+    await steady(gitops, argocd, plan.apps);
+    const app = await argocd.app(plan.rollout.application);
+    if (!app.selfHeal) skip(`${app.name} has no automated self-heal (syncPolicy.automated.selfHeal)`);
+    const ref = workloadOf(plan.rollout.spec);
+    const gitReplicas = (await readWorkload(kube, ref)).spec?.replicas ?? 1;
+    const drifted = gitReplicas + 1;
+    await ledger.apply(
+      `scale ${ref.namespace}/${ref.name} to ${drifted} behind git's back`,
+      { kind: 'kube.scale', params: { profile: target.profilePath, namespace: ref.namespace, name: ref.name, replicas: gitReplicas }, summary: `scale back to ${gitReplicas}` },
+      () => scaleWorkload(kube, ref, drifted),
+    );
+    timeline.fault(`live drift: ${ref.name} scaled to ${drifted} (git says ${gitReplicas})`);
+    await timeline.until(
+      `self-heal: ${ref.name} back to ${gitReplicas} replicas`,
+      async () => {
+        const w = await readWorkload(kube, ref);
+        if (w.spec?.replicas !== gitReplicas) throw new Error(`${ref.name} still has ${w.spec?.replicas} replicas; ${describeApp(await argocd.app(app.name))}`);
+        return true;
+      },
+      { sloSeconds: slo.selfHealSeconds, sloName: 'slo.selfHealSeconds', kind: 'recovery', intervalMs: 200 },
+    );
+    await eventually('the app Synced and Healthy again', appsSyncedAt(argocd, [app.name], () => gitops.head()), { timeoutMs: 60_000 });
+  });
+
+  test('a bad commit surfaces its sync error, the running workload stays, the fix converges', async ({ gitops, argocd, kube, profile, timeline, slo, skip, task }) => {
+    const plan = await planFor(gitops, argocd, profile, skip);
+    await steady(gitops, argocd, plan.apps);
+    const ref = workloadOf(plan.rollout.spec);
+    const before = await readWorkload(kube, ref);
+    const bad = await gitops.commitAndPush(`clusterproof: ${task.name} (replicas is not a number)`, async (repo) => {
+      await editManifest(repo, plan.rollout.workloadFile, ref.kind, ref.name, (doc) => doc.setIn(['spec', 'replicas'], 'two'));
+    });
+    const { value: error } = await timeline.until(
+      'the sync error surfaces',
+      async () => {
+        const s = await argocd.app(plan.rollout.application);
+        if (s.sync === 'Synced' && s.revision === bad.sha) throw new ProbeFailed(`ArgoCD synced the invalid manifest at ${bad.sha.slice(0, 12)}: ${describeApp(s)}`);
+        return s.revision === bad.sha || s.operation?.revision === bad.sha ? appError(s) : undefined;
+      },
+      { sloSeconds: slo.gitopsWebhookConvergenceSeconds, sloName: 'slo.gitopsWebhookConvergenceSeconds', kind: 'symptom', intervalMs: 250 },
+    );
+    await attachText('ArgoCD sync error', error);
+    timeline.mark('sync error', 'symptom', error);
+    expect(error).toMatch(/replicas|unmarshal|invalid|cannot/i);
+    await consistently(
+      `${ref.name} keeps running as it was (generation ${before.metadata?.generation}, ${before.status?.readyReplicas} ready)`,
+      async () => {
+        const w = await readWorkload(kube, ref);
+        if (w.metadata?.generation !== before.metadata?.generation) return failed(`generation changed to ${w.metadata?.generation}`);
+        if (w.status?.readyReplicas !== before.status?.readyReplicas) return failed(`${w.status?.readyReplicas} ready replicas, was ${before.status?.readyReplicas}`);
+        return succeeded('unchanged');
+      },
+      { forMs: 5_000, intervalMs: 500 },
+    );
+    const fix = await gitops.commitAndPush(`clusterproof: fix ${bad.sha.slice(0, 12)}`, async (repo) => {
+      await repo.revert(bad.sha);
+    });
+    // a failed sync is retried with backoff (retry.refresh picks the fix up at the next attempt): allow one step
+    await waitConverged(timeline, argocd, [plan.rollout.application], fix, {
+      sloSeconds: slo.gitopsWebhookConvergenceSeconds + 40,
+      sloName: 'slo.gitopsWebhookConvergenceSeconds + 40 s (one retry backoff step)',
+      deliveries: gitops.deliveries,
+      name: 'the fixing commit Synced and Healthy',
+    });
+    const s = await argocd.app(plan.rollout.application);
+    expect(appError(s), describeApp(s)).toBeUndefined();
+    await eventually('workload as before', async () => ((await readWorkload(kube, ref)).status?.readyReplicas === before.status?.readyReplicas ? succeeded() : pending('rolling')), {
+      timeoutMs: 30_000,
+    });
+  });
+});
