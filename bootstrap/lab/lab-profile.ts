@@ -93,8 +93,9 @@ export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops
       nodeRecoverySeconds: 90,
       // the target on the lab: push -> Synced at that commit and Healthy, webhook path
       gitopsWebhookConvergenceSeconds: 15,
-      // one full poll period at worst (interval + jitter), plus the sync and health wait
-      gitopsPollConvergenceSeconds: gitops.pollSeconds + gitops.pollJitterSeconds + 30,
+      // at worst a full poll period (interval + jitter) plus the repo-server's cached ls-remote answer, plus the
+      // sync and health wait
+      gitopsPollConvergenceSeconds: gitops.pollSeconds + gitops.pollJitterSeconds + gitops.revisionCacheSeconds + 30,
       selfHealSeconds: 15,
       loadBalancerFailoverSeconds: 10,
       load: { p95Ms: 200, p99Ms: 500, maxErrorRate: 0.01, failoverErrorBudget: 0.05 },

@@ -30,14 +30,29 @@ export const LAB_PVE_TOKEN_ID = 'root@pam!clusterproof';
 export interface LabGitopsSettings {
   pollSeconds: number;
   pollJitterSeconds: number;
+  /**
+   * How long the repo-server trusts its cached `git ls-remote` answer. Upstream ties it to timeout.reconciliation
+   * when argocd-cm states one (ARGOCD_RECONCILIATION_TIMEOUT reaches the repo-server too), else 3 min
+   * (--revision-cache-expiration). A poll can therefore see a commit up to this much late.
+   */
+  revisionCacheSeconds: number;
+  /** true when `lab up` was given an interval: argocd-cm then states it, as a user's would */
+  stated: boolean;
 }
 
-export const UPSTREAM_GITOPS_POLL: LabGitopsSettings = { pollSeconds: 120, pollJitterSeconds: 60 };
+export const UPSTREAM_GITOPS_POLL: LabGitopsSettings = { pollSeconds: 120, pollJitterSeconds: 60, revisionCacheSeconds: 180, stated: false };
 
 const gitopsSettingsFile = () => join(labStateDir(), 'gitops-poll.json');
 
-export function saveGitopsSettings(overrides: Partial<LabGitopsSettings>): LabGitopsSettings {
-  const settings = { ...UPSTREAM_GITOPS_POLL, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+export function saveGitopsSettings(overrides: { pollSeconds?: number; pollJitterSeconds?: number }): LabGitopsSettings {
+  const stated = overrides.pollSeconds !== undefined || overrides.pollJitterSeconds !== undefined;
+  const pollSeconds = overrides.pollSeconds ?? UPSTREAM_GITOPS_POLL.pollSeconds;
+  const settings: LabGitopsSettings = {
+    pollSeconds,
+    pollJitterSeconds: overrides.pollJitterSeconds ?? UPSTREAM_GITOPS_POLL.pollJitterSeconds,
+    revisionCacheSeconds: stated ? pollSeconds : UPSTREAM_GITOPS_POLL.revisionCacheSeconds,
+    stated,
+  };
   writeFileSync(gitopsSettingsFile(), JSON.stringify(settings));
   return settings;
 }

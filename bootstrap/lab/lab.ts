@@ -25,7 +25,7 @@ import { resolveLabBinaries } from './binaries.ts';
 import { kubeNodeNames, labPlan } from './plan.ts';
 import type { SupervisorConfig } from './supervisor.ts';
 import { componentBinary } from './build/index.ts';
-import { ensureWebhookSecret, gitopsPaths } from './addons/endpoints.ts';
+import { ensureRedisPassword, ensureWebhookSecret, gitopsPaths } from './addons/endpoints.ts';
 import { checkAddonManifests, registerGitops } from './addons/objects.ts';
 import { seedLabRepository } from './addons/repository.ts';
 import { waitAppsConverged } from './addons/wait-apps.ts';
@@ -97,6 +97,7 @@ export async function supervisorConfig(): Promise<SupervisorConfig> {
       bin: { argocd: componentBinary('argocd'), metallbController: componentBinary('metallb-controller'), redisServer: redisServerPath(), clusterproof: resolveLabBinaries().clusterproof },
       settings: currentGitopsSettings(),
       webhookSecret: ensureWebhookSecret(),
+      redisPassword: ensureRedisPassword(),
     },
     pve: { port: LAB_PVE_PORT, tokenId: token.id, tokenSecret: token.secret, certFile: tls.pveServer.cert, keyFile: tls.pveServer.key },
   };

@@ -4,6 +4,7 @@
  * drives a homelab drives the lab, and on SIGTERM stops everything in reverse order.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { redisConfigText } from './addons/processes.ts';
 import * as k8s from '@kubernetes/client-node';
 import { ProcessManager } from './process-manager.ts';
 import { applyVariant, type LabVariant } from './variants.ts';
@@ -27,7 +28,7 @@ export interface SupervisorConfig {
   settings: LabSettings;
   adminKubeconfig: string;
   variant?: LabVariant;
-  gitops: { bin: GitopsBinaries; settings: GitopsProcessSettings; webhookSecret: string };
+  gitops: { bin: GitopsBinaries; settings: GitopsProcessSettings; webhookSecret: string; redisPassword: string };
   pve: { port: number; tokenId: string; tokenSecret: string; certFile: string; keyFile: string };
 }
 
@@ -151,11 +152,12 @@ export class LabSupervisor implements LabPowerBackend {
     for (const dir of [gitopsPaths.redisData(), ...['tls', 'ssh', 'gnupg', 'tmp'].map((d) => `${gitopsPaths.argocdData()}/${d}`)]) {
       mkdirSync(dir, { recursive: true });
     }
+    writeFileSync(gitopsPaths.redisConfig(), redisConfigText(labNode('addons').ip, gitopsPaths.redisData(), gitops.redisPassword), { mode: 0o600 });
     for (const spec of forgeProcesses(gitops.bin)) this.procs.start(spec);
     progress('git server started');
     await installAddonPrerequisites(kc, gitops.settings, gitops.webhookSecret);
     progress('ArgoCD and MetalLB CRDs, ArgoCD config, MetalLB pool installed');
-    const specs = applyVariant(this.config.variant, addonsProcesses({ bin: gitops.bin, settings: gitops.settings, kubeconfig: this.config.adminKubeconfig }));
+    const specs = applyVariant(this.config.variant, addonsProcesses({ bin: gitops.bin, settings: gitops.settings, kubeconfig: this.config.adminKubeconfig, redisPassword: gitops.redisPassword }));
     for (const spec of specs) this.procs.start(spec);
     progress('redis, argocd-repo-server, argocd-application-controller, argocd-server, metallb-controller started');
   }

@@ -77,4 +77,21 @@ export const CATALOGUE: SuiteInfo[] = [
       powerOff('a worker running a replica of each workload with anti-affinity'),
     ],
   },
+  {
+    id: 'gitops/convergence',
+    file: 'suites/gitops/convergence.test.ts',
+    title:
+      'a pushed commit converges (Synced at that commit, Healthy) through the webhook and through polling; a revert converges back; ' +
+      'a removed resource is pruned; live drift is self-healed; a bad commit surfaces its error while the workload keeps running',
+    needs: ['argocd', 'gitops-push'],
+    faults: [
+      {
+        action: 'git-push',
+        target: 'the branch suites may push to (the lab repository; gitops.testBranch on a real target): a new image tag, a ConfigMap, one replica more, an invalid manifest',
+        nodeDown: false,
+        undo: "a new commit restoring the branch's starting content (history is never rewritten)",
+      },
+      { action: 'scale', target: 'the first app\'s workload, behind git\'s back (drift)', nodeDown: false, undo: 'scale back (self-heal should already have)' },
+    ],
+  },
 ];

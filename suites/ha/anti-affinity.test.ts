@@ -12,6 +12,7 @@ import { all, consistently, eventually, pending, succeeded, type Check } from '.
 import { KubeAccess } from '../../fixtures/providers/kube.ts';
 import { profilePathFromEnv } from '../../fixtures/target.ts';
 import { describe, expect, test } from '../../fixtures/test.ts';
+import { pauseGitopsFor } from '../../fixtures/gitops-pause.ts';
 import { watchReadyReplicas } from '../../fixtures/watchers/ready-replicas-watch.ts';
 import { extraReplicasCoLocated, extraReplicasPending, replicasSpread, workloadSettled } from '../../fixtures/workload-checks.ts';
 import {
@@ -90,6 +91,7 @@ describe('ha/anti-affinity', () => {
       const workload = await readWorkload(kube, ref);
       const domains = domainsOf(schedulableNodes(await kube.nodes(), workload.spec?.template.spec, key), key);
       const replicas = domains.size + 1;
+      await pauseGitopsFor(target, ledger, timeline, ref.namespace);
       const scaled = await ledger.apply(
         `scale ${describeWorkload(ref)} to ${replicas} replicas`,
         {

@@ -3,6 +3,7 @@
  * pushes over smart HTTP, and every push reaches a local receiver that plays ArgoCD's /api/webhook (it checks
  * X-Hub-Signature-256 with the shared secret and answers 200, or 400 as ArgoCD does on a bad signature).
  */
+import { spawn } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import type { DeliveryRecord } from '../../bootstrap/lab/forge/deliveries.ts';
 import { initForgeRepository, SEED_COMMIT_MESSAGE } from '../../bootstrap/lab/forge/repository.ts';
 import type { PushEvent } from '../../bootstrap/lab/forge/push-event.ts';
 import { startGitServer, type GitServer } from '../../bootstrap/lab/forge/server.ts';
+import { projectRoot, runCli } from '../support/cli.ts';
 
 const PUBLIC_BASE = 'http://198.18.40.10'; // only written into payloads: nothing is sent there
 const SECRET = 'a-shared-webhook-secret';
@@ -304,6 +306,42 @@ describe('forge: smart HTTP and the GitHub push webhook', () => {
     const forge = await startForge(undefined);
     const res = await fetch(`${forge.server.url}/nope.git/info/refs?service=git-upload-pack`);
     expect(res.status).toBe(404);
+  });
+});
+
+describe('clusterproof lab git-server', () => {
+  it('serves in the foreground until SIGTERM, then exits 0', async () => {
+    const reposDir = join(root, 'cli-repos');
+    await initForgeRepository({ reposDir, name: 'gitops', files: seedFiles });
+    const child = spawn(
+      process.execPath,
+      [join(projectRoot, 'bin/clusterproof.mjs'), 'lab', 'git-server', '--listen', '127.0.0.1:0', '--repos', reposDir,
+        '--deliveries', join(root, 'cli-deliveries.jsonl'), '--hook-port', '0', '--public-url', PUBLIC_BASE],
+      { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    cleanups.push(async () => void child.kill('SIGKILL'));
+    let output = '';
+    const url = await new Promise<string>((ok, fail) => {
+      const onData = (d: Buffer) => {
+        output += d.toString();
+        const m = /serving gitops\.git from .* on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (m) ok(m[1]!);
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => fail(new Error(`git-server exited ${code} before serving:\n${output}`)));
+    });
+    expect(await (await fetch(`${url}/-/healthz`)).text()).toBe('ok\n');
+    const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses a webhook URL without its secret file', async () => {
+    const { code, output } = await runCli(['lab', 'git-server', '--listen', '127.0.0.1:0', '--repos', root, '--deliveries', join(root, 'x.jsonl'),
+      '--hook-port', '0', '--public-url', PUBLIC_BASE, '--webhook-url', 'http://127.0.0.1:1/api/webhook']);
+    expect(code).toBe(2);
+    expect(output).toContain('--webhook-url and --webhook-secret-file go together');
   });
 });
 

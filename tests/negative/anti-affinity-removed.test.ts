@@ -1,6 +1,7 @@
 /**
  * Negative control for ha/anti-affinity: nginx redeployed without its anti-affinity and pinned to one worker
- * (what a bad commit would do); the suite must fail naming the co-located pods and their node.
+ * (what a bad commit would do; ArgoCD is paused for nginx meanwhile, or it would heal it back); the suite must fail
+ * naming the co-located pods and their node.
  */
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -34,6 +35,8 @@ describe.skipIf(skip)('negative control: nginx without anti-affinity', () => {
   beforeAll(async () => {
     expect((await runCli(['lab', 'up'])).code).toBe(0);
     target = await openTarget(labPaths.profile());
+    // ArgoCD would heal the bad Deployment back to git within seconds: keep it from reconciling nginx meanwhile
+    await target.argocd!.pauseReconcile('app1-nginx');
     // no anti-affinity, both replicas pinned to w1; Recreate, since the old replicas' anti-affinity would
     // keep a rolling update from ever placing a new one on w1
     await mergePatch(target, {
@@ -68,6 +71,7 @@ describe.skipIf(skip)('negative control: nginx without anti-affinity', () => {
       },
       { timeoutMs: 120_000 },
     );
+    await target.argocd!.resumeReconcile('app1-nginx');
   }, 180_000);
 
   test('ha/anti-affinity fails, naming the co-located pods and their node', async () => {

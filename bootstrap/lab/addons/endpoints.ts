@@ -38,9 +38,19 @@ export const gitopsPaths = {
   webhookSecret: () => join(labStateDir(), 'webhook-secret'),
   /** the secret the git server signs with: the same file, unless a lab variant breaks it */
   forgeSigningSecret: () => join(labStateDir(), 'forge', 'signing-secret'),
+  /** redis' config file (holds requirepass, so it is not on a command line) and the password ArgoCD reads */
+  redisConfig: () => join(labStateDir(), 'data', 'addons', 'redis.conf'),
+  redisPassword: () => join(labStateDir(), 'redis-password'),
   argocdData: () => join(labStateDir(), 'data', 'addons', 'argocd'),
   redisData: () => join(labStateDir(), 'data', 'addons', 'redis'),
 };
+
+/** ArgoCD's redis password (upstream: the argocd-redis Secret), generated once per lab state dir. */
+export function ensureRedisPassword(): string {
+  const file = gitopsPaths.redisPassword();
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
 
 /** The shared webhook secret, generated once per lab state dir. */
 export function ensureWebhookSecret(): string {

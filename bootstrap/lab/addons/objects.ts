@@ -86,7 +86,7 @@ function argocdConfig(docs: k8s.KubernetesObject[], settings: GitopsProcessSetti
   return docs.map((o) => {
     const out = structuredClone(o) as k8s.KubernetesObject & { data?: Record<string, string>; stringData?: Record<string, string> };
     out.metadata = { ...out.metadata, namespace: labGitops.argocdNamespace };
-    if (o.kind === 'ConfigMap' && o.metadata?.name === 'argocd-cm') {
+    if (o.kind === 'ConfigMap' && o.metadata?.name === 'argocd-cm' && settings.stated) {
       out.data = {
         ...out.data,
         'timeout.reconciliation': `${settings.pollSeconds}s`,

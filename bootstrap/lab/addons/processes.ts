@@ -22,6 +22,8 @@ export interface GitopsProcessSettings {
   pollSeconds: number;
   /** upstream 60 s */
   pollJitterSeconds: number;
+  /** false: run with upstream defaults, no reconciliation env at all (as an argocd-cm without timeout.reconciliation) */
+  stated: boolean;
 }
 
 export interface GitopsProcessContext {
@@ -29,6 +31,13 @@ export interface GitopsProcessContext {
   settings: GitopsProcessSettings;
   /** kubeconfig ArgoCD and MetalLB use (the API through the VIP) */
   kubeconfig: string;
+  /** redis requires it (protected mode refuses password-less clients from a non-loopback address) */
+  redisPassword: string;
+}
+
+/** redis.conf for the lab: no persistence (a cache), bound to the addons address, password required. */
+export function redisConfigText(bindIp: string, dataDir: string, password: string): string {
+  return [`bind ${bindIp}`, 'port 6379', `dir ${dataDir}`, 'save ""', 'appendonly no', `requirepass ${password}`, ''].join('\n');
 }
 
 /** ArgoCD's multi-call binary picks its role from ARGOCD_BINARY_NAME. */
@@ -42,8 +51,11 @@ function argocdEnv(role: string, ctx: GitopsProcessContext): Record<string, stri
     ARGOCD_SSH_DATA_PATH: join(data, 'ssh'),
     ARGOCD_GNUPGHOME: join(data, 'gnupg'),
     ARGOCD_GPG_ENABLED: 'false',
-    ARGOCD_RECONCILIATION_TIMEOUT: `${ctx.settings.pollSeconds}s`,
-    ARGOCD_RECONCILIATION_JITTER: `${ctx.settings.pollJitterSeconds}s`,
+    // what the upstream manifests inject from argocd-cm when it states timeout.reconciliation(.jitter)
+    ...(ctx.settings.stated
+      ? { ARGOCD_RECONCILIATION_TIMEOUT: `${ctx.settings.pollSeconds}s`, ARGOCD_RECONCILIATION_JITTER: `${ctx.settings.pollJitterSeconds}s` }
+      : {}),
+    REDIS_PASSWORD: ctx.redisPassword,
     // the repo-server's scratch space for clones
     TMPDIR: join(data, 'tmp'),
   };
@@ -78,7 +90,7 @@ export function addonsProcesses(ctx: GitopsProcessContext): ProcessSpec[] {
   const ns = labGitops.argocdNamespace;
   const redis = ['--redis', labGitops.redisAddress()];
   return [
-    spec('redis', [ctx.bin.redisServer, '--bind', node.ip, '--port', '6379', '--save', '', '--appendonly', 'no', '--dir', gitopsPaths.redisData()]),
+    spec('redis', [ctx.bin.redisServer, gitopsPaths.redisConfig()]),
     spec(
       'argocd-repo-server',
       [ctx.bin.argocd, '--address', node.ip, '--port', '8081', ...redis, '--logformat', 'text'],

@@ -16,7 +16,7 @@ export interface GitBackendOptions {
   log: (msg: string) => void;
 }
 
-/** The CGI header block: where it ends, and the status and headers it carries. */
+/** A CGI header block's status (the `Status:` line, 200 without one) and the other headers, in order. */
 export function parseCgiHeaders(head: string): { status: number; headers: Array<[string, string]> } {
   let status = 200;
   const headers: Array<[string, string]> = [];
@@ -31,6 +31,9 @@ export function parseCgiHeaders(head: string): { status: number; headers: Array<
   return { status, headers };
 }
 
+/** bound on what is held in memory of the backend's header block and stderr */
+const MAX_BUFFERED = 64 * 1024;
+
 function headerEnd(buf: Buffer): { at: number; length: number } | undefined {
   const crlf = buf.indexOf('\r\n\r\n');
   const lf = buf.indexOf('\n\n');
@@ -41,6 +44,13 @@ function headerEnd(buf: Buffer): { at: number; length: number } | undefined {
 
 export function serveGitHttpBackend(req: IncomingMessage, res: ServerResponse, o: GitBackendOptions): void {
   const url = new URL(req.url ?? '/', 'http://forge.invalid');
+  let pathInfo: string;
+  try {
+    pathInfo = decodeURIComponent(url.pathname);
+  } catch {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('malformed path\n');
+    return;
+  }
   const encoding = String(req.headers['content-encoding'] ?? '').toLowerCase();
   const gzipped = encoding === 'gzip' || encoding === 'x-gzip';
   const protocol = req.headers['git-protocol'];
@@ -50,7 +60,7 @@ export function serveGitHttpBackend(req: IncomingMessage, res: ServerResponse, o
     GATEWAY_INTERFACE: 'CGI/1.1',
     SERVER_PROTOCOL: `HTTP/${req.httpVersion}`,
     REQUEST_METHOD: req.method ?? 'GET',
-    PATH_INFO: decodeURIComponent(url.pathname),
+    PATH_INFO: pathInfo,
     QUERY_STRING: url.search.slice(1),
     CONTENT_TYPE: String(req.headers['content-type'] ?? ''),
     REMOTE_ADDR: req.socket.remoteAddress ?? '',
@@ -81,7 +91,9 @@ export function serveGitHttpBackend(req: IncomingMessage, res: ServerResponse, o
 
   let stderr = '';
   child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (c: string) => (stderr += c));
+  child.stderr.on('data', (c: string) => {
+    if (stderr.length < MAX_BUFFERED) stderr += c;
+  });
 
   let head: Buffer | undefined = Buffer.alloc(0);
   child.stdout.on('data', (chunk: Buffer) => {
@@ -89,7 +101,13 @@ export function serveGitHttpBackend(req: IncomingMessage, res: ServerResponse, o
     if (head) {
       head = Buffer.concat([head, chunk]);
       const end = headerEnd(head);
-      if (!end) return;
+      if (!end) {
+        if (head.length > MAX_BUFFERED) {
+          child.kill();
+          fail(502, 'git http-backend sent no end to its CGI headers');
+        }
+        return;
+      }
       const { status, headers } = parseCgiHeaders(head.subarray(0, end.at).toString('latin1'));
       body = head.subarray(end.at + end.length);
       head = undefined;

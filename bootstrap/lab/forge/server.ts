@@ -100,7 +100,12 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
   });
 
   const publicServer = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://forge.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://forge.invalid');
+    } catch {
+      return text(res, 400, 'malformed URL\n');
+    }
     if (url.pathname === '/-/healthz') return text(res, 200, 'ok\n');
     if (url.pathname === '/-/deliveries') {
       if (req.method !== 'GET') return text(res, 405, 'method not allowed\n');

@@ -26,6 +26,8 @@ export interface RunOptions {
   results?: string;
   measurements?: string;
   cleanResults?: boolean;
+  /** vitest --testNamePattern: only the experiments whose name matches */
+  grep?: string;
 }
 
 export function resolveProfilePath(opts: { profile?: string; target?: string }): string {
@@ -89,7 +91,8 @@ export async function runSuites(opts: RunOptions): Promise<number> {
     ...(opts.measurements ? { CLUSTERPROOF_MEASUREMENTS: resolve(opts.measurements) } : {}),
   };
   console.log(`run ${runId}: ${files.length} suite(s) against "${profile.metadata.name}" (${profilePath})`);
-  const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'suites', ...files], {
+  const filter = opts.grep ? ['--testNamePattern', opts.grep] : [];
+  const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'suites', ...filter, ...files], {
     cwd: root,
     env,
     stdio: 'inherit',
@@ -148,6 +151,7 @@ export function registerRun(program: Command): void {
     .option('--results <dir>', 'Allure results directory', 'reports/allure-results')
     .option('--measurements <file>', 'append every measured duration (JSON lines) to this file')
     .option('--clean-results', 'empty the results directory first, so the next report shows this run only')
+    .option('-g, --grep <pattern>', 'run only the experiments whose name matches this regular expression (e.g. "webhook")')
     .addHelpText(
       'after',
       '\nExamples:\n  clusterproof run --target lab\n  clusterproof run --profile profiles/seed.yaml --dry-run\n  clusterproof run --profile my.yaml --suite ha/vip-failover --destructive',

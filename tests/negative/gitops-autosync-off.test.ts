@@ -1,0 +1,31 @@
+/**
+ * Negative control for gitops/convergence: on the lab variant whose repository holds Applications without automated
+ * sync, a pushed commit must fail the suite saying the app stayed OutOfSync at the old revision (not pass, not a bare
+ * timeout).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { labPaths } from '../../bootstrap/lab/paths.ts';
+import { labSkipReason } from '../support/lab-prereqs.ts';
+import { runCli } from '../support/cli.ts';
+
+const skip = labSkipReason();
+
+describe.skipIf(skip)('negative control: ArgoCD auto-sync disabled', () => {
+  beforeAll(async () => {
+    expect((await runCli(['lab', 'down'])).code).toBe(0);
+    expect((await runCli(['lab', 'up', '--variant', 'gitops-autosync-off'])).code).toBe(0);
+  }, 600_000);
+
+  afterAll(async () => {
+    await runCli(['lab', 'down']);
+    await runCli(['lab', 'up']);
+  }, 600_000);
+
+  test('gitops/convergence fails: the app stayed OutOfSync at the old revision', async () => {
+    const { code, output } = await runCli([
+      'run', '--target', 'lab', '--suite', 'gitops/convergence', '--grep', 'through the webhook', '--results', `${labPaths.logs()}/negative-results`,
+    ]);
+    expect(code).toBe(1);
+    expect(output).toMatch(/app1-nginx stayed OutOfSync at the old revision [0-9a-f]{12}: ArgoCD saw [0-9a-f]{12} but did not sync it \(automated sync off\)/);
+  }, 900_000);
+});
