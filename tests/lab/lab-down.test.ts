@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { labPaths } from '../../bootstrap/lab/paths.ts';
+import { labPaths, labStateDir } from '../../bootstrap/lab/paths.ts';
 import { LAB_UP_MARKER } from '../../src/safety/destinations.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 
@@ -29,7 +29,10 @@ describe.skipIf(skip)('lab down', () => {
     expect((await run('iptables-save')).stdout).not.toMatch(/cp-|198\.18\./);
     expect(readFileSync('/proc/mounts', 'utf8')).not.toMatch(/\/run\/netns/);
     for (const pid of pidsBefore) expect(existsSync(`/proc/${pid}`), `lab process ${pid} still alive`).toBe(false);
-    expect((await run('pgrep', ['-f', 'clusterproof.mjs lab (supervise|vip-agent)']).catch(() => ({ stdout: '' }))).stdout).toBe('');
+    expect((await run('pgrep', ['-f', 'clusterproof.mjs lab (supervise|vip-agent|git-server)']).catch(() => ({ stdout: '' }))).stdout).toBe('');
+    // ArgoCD's roles and the MetalLB controller run from the lab's build cache, redis from the lab's state dir
+    expect((await run('pgrep', ['-f', '/var/cache/clusterproof/bin/(argocd|metallb)|lab/bin/redis-server|addons/redis.conf']).catch(() => ({ stdout: '' }))).stdout).toBe('');
+    expect(existsSync(join(labStateDir(), 'forge')), 'the git server repository is removed').toBe(false);
     expect(existsSync(labPaths.lock())).toBe(false);
     expect(existsSync(LAB_UP_MARKER)).toBe(false);
     expect(existsSync(labPaths.profile())).toBe(false);

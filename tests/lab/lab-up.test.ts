@@ -2,7 +2,8 @@
  * The lab, end to end as a user meets it: `lab up` through the CLI, then through the VIP: five Ready nodes,
  * three healthy etcd members with one leader; the VIP holder powered off through the lab's Proxmox-compatible
  * endpoint (the homelab's own NodeControl code path) and /readyz answering through the VIP from another node
- * within 75 s; powered back on, the member rejoins with matching raft indexes and the node is Ready again.
+ * within 75 s; powered back on, the member rejoins with matching raft indexes and the node is Ready again. The
+ * gitops stack: the git server, ArgoCD and the MetalLB controller running, the apps deployed by ArgoCD from git.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -54,6 +55,29 @@ describe.skipIf(skip)(`the lab end to end${skip ? ` (skipped: ${skip})` : ''}`, 
     expect(status.nodes.flatMap((n) => n.components).every((c) => c.running)).toBe(true);
     expect(status.etcd.leader).toMatch(/^cp[123]$/);
     expect(status.vip.holders).toHaveLength(1);
+  });
+
+  test('the git server, ArgoCD and the MetalLB controller run in their namespaces', async () => {
+    const { stdout } = await cli('lab', 'status', '--json');
+    const status = JSON.parse(stdout) as { services: Array<{ name: string; ip: string; components: Array<{ name: string; running: boolean }> }> };
+    expect(status.services.map((s) => `${s.name}@${s.ip}`)).toEqual(['forge@198.18.40.10', 'addons@198.18.40.20']);
+    expect(status.services.flatMap((s) => s.components.filter((c) => !c.running).map((c) => `${s.name}/${c.name}`))).toEqual([]);
+    expect(await target.argocd!.apiVersion()).toMatch(/^v3\.2\.11/);
+  });
+
+  test('git drives the apps: every Application Synced at the git server\'s head and Healthy, the LoadBalancer address from the pool', async () => {
+    const { stdout: head } = await run('git', ['ls-remote', 'http://198.18.40.10/gitops.git', 'refs/heads/main']);
+    const sha = head.split(/\s/)[0];
+    const apps = await target.argocd!.list();
+    expect(apps.map((a) => a.name).sort()).toEqual(['app1-nginx', 'app2-redis', 'app3-guestbook', 'root']);
+    for (const a of apps) {
+      expect(`${a.name} ${a.sync}/${a.health} ${a.revision}`).toBe(`${a.name} Synced/Healthy ${sha}`);
+      expect(a.repoURL).toBe('http://198.18.40.10/gitops.git');
+    }
+    const svc = await target.kube.core.readNamespacedService({ namespace: 'app3-guestbook', name: 'guestbook' });
+    expect(svc.status?.loadBalancer?.ingress?.map((i) => i.ip)).toEqual(['198.18.40.70']);
+    const nginx = await target.kube.apps.readNamespacedDeployment({ namespace: 'app1-nginx', name: 'nginx' });
+    expect(nginx.metadata?.annotations?.['argocd.argoproj.io/tracking-id']).toMatch(/^app1-nginx:apps\/Deployment:app1-nginx\/nginx/);
   });
 
   test('VIP holder powered off: /readyz answers through the VIP from another node within 75 s; powered on, it rejoins', async () => {

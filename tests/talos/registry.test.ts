@@ -54,7 +54,10 @@ describe('providersFor a talos-proxmox target', () => {
     expect(p.vip).toBeInstanceOf(HomelabVipProbe);
     expect(p.vip?.address).toBe('192.168.40.60');
     expect(p.nodeControl).toBeInstanceOf(ProxmoxNodeControl);
-    expect([...p.missing.keys()]).toEqual([]);
+    // the only gap: pushing needs a throwaway branch on a real target, and this profile names none
+    expect([...p.missing.keys()]).toEqual(['gitops-push']);
+    expect(p.missing.get('gitops-push')).toMatch(/gitops\.testBranch is not set: on a real target clusterproof pushes only to a throwaway branch/);
+    expect(p.argocd, 'Application status comes from the Kubernetes API, the token is read only when the REST API is used').toBeDefined();
   });
 
   test('without access.talos: etcd-direct missing, saying what is needed', async () => {

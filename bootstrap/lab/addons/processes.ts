@@ -108,8 +108,8 @@ export function addonsProcesses(ctx: GitopsProcessContext): ProcessSpec[] {
         '--insecure',
         // the lab's API is reachable only from this machine's lab namespaces; a homelab profile gives a token
         '--disable-auth',
-        '--address',
-        node.ip,
+        // no --address: the REST gateway dials the gRPC side on 127.0.0.1:<port>, so the server must listen on
+        // loopback too (the namespace has only its lab address and loopback)
         '--port',
         '8080',
         '--repo-server',
