@@ -24,6 +24,17 @@ export interface LabProfileFiles {
   pveTokenSecretFile: string;
 }
 
+/**
+ * Worst case of the poll path for these settings. A refresh can still use the repo-server's cached `ls-remote` answer
+ * (up to revisionCacheSeconds old) and miss the commit; the controller looks for expired comparisons only when its
+ * informer resyncs (every interval) and then waits up to the jitter, and an app refreshed late in one round is not
+ * due at the next resync, so the next refresh can come two intervals + jitter later. Plus 30 s for sync and health.
+ * Measured on the lab with upstream defaults: 343 s for a limit of 510 s (docs/BENCHMARKS.md).
+ */
+export function gitopsPollSlo(g: LabGitopsSettings): number {
+  return g.revisionCacheSeconds + 2 * g.pollSeconds + g.pollJitterSeconds + 30;
+}
+
 export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops: LabGitopsSettings, profilePath: string): Profile {
   const rel = (p: string) => relative(dirname(profilePath), p);
   const data = {
@@ -93,9 +104,8 @@ export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops
       nodeRecoverySeconds: 90,
       // the issue's target on the lab: push -> Synced at that commit and Healthy, webhook path
       gitopsWebhookConvergenceSeconds: 15,
-      // at worst a full poll period (interval + jitter) plus the repo-server's cached ls-remote answer, plus the
-      // sync and health wait
-      gitopsPollConvergenceSeconds: gitops.pollSeconds + gitops.pollJitterSeconds + gitops.revisionCacheSeconds + 30,
+      // revision cache + two intervals + jitter + 30 s (gitopsPollSlo says why)
+      gitopsPollConvergenceSeconds: gitopsPollSlo(gitops),
       selfHealSeconds: 15,
       loadBalancerFailoverSeconds: 10,
       load: { p95Ms: 200, p99Ms: 500, maxErrorRate: 0.01, failoverErrorBudget: 0.05 },

@@ -3,6 +3,16 @@ import type { Profile } from '../profile/schema.ts';
 import { UserError } from '../errors.ts';
 import { BlastRadius, type Permissions } from '../safety/blast-radius.ts';
 import { CATALOGUE, type PlannedFault, type SuiteInfo } from './catalogue.ts';
+import { gitopsPushTarget } from '../profile/gitops-target.ts';
+import type { Capability } from '../profile/schema.ts';
+
+/** Declared capabilities the profile itself shows cannot be used, with the reason (the fixtures give the same one). */
+function unusable(profile: Profile): Map<Capability, string> {
+  const out = new Map<Capability, string>();
+  const push = gitopsPushTarget(profile);
+  if (typeof push === 'string') out.set('gitops-push', push);
+  return out;
+}
 
 export interface PlannedSuite {
   suite: SuiteInfo;
@@ -23,7 +33,9 @@ export function selectSuites(ids: string[] | undefined): SuiteInfo[] {
 export function planRun(profile: Profile, suites: SuiteInfo[], permissions: Permissions): PlannedSuite[] {
   const guard = new BlastRadius(profile, permissions);
   return suites.map((suite) => {
+    const blocked = unusable(profile);
     const missing = suite.needs.filter((c) => !profile.target.capabilities.includes(c));
+    const unusableNeeds = suite.needs.filter((c) => profile.target.capabilities.includes(c) && blocked.has(c));
     const faults = suite.faults.map((f) => {
       const verdict = f.quorumLoss ? guard.mayLoseQuorum() : f.nodeDown ? guard.mayBeDestructive() : { allowed: true as const };
       return verdict.allowed
@@ -31,6 +43,7 @@ export function planRun(profile: Profile, suites: SuiteInfo[], permissions: Perm
         : { ...f, verdict: 'refused' as const, reason: verdict.reason };
     });
     if (missing.length) return { suite, status: 'skip', reason: `target lacks capability ${missing.join(', ')}`, faults };
+    if (unusableNeeds.length) return { suite, status: 'skip', reason: unusableNeeds.map((c) => `${c}: ${blocked.get(c)}`).join('; '), faults };
     const refusedAll = faults.length > 0 && faults.filter((f) => !f.quorumLoss).every((f) => f.verdict === 'refused');
     if (refusedAll) return { suite, status: 'refused', reason: faults.find((f) => f.reason)?.reason, faults };
     return { suite, status: 'run', faults };

@@ -51,4 +51,17 @@ describe('run plan and blast-radius guard', () => {
       reason: 'target lacks capability node-power',
     });
   });
+
+  test('gitops/convergence on a real target without gitops.testBranch is skipped, saying it never pushes to the deployed branch', async () => {
+    const { profile } = await loadProfile(join(root, 'profiles/seed.yaml'));
+    expect(profile.target.capabilities).toContain('gitops-push');
+    expect(planRun(profile, selectSuites(['gitops']), { destructive: false, quorumLoss: false })).toMatchObject([
+      {
+        status: 'skip',
+        reason: 'gitops-push: gitops.testBranch is not set: on a real target clusterproof pushes only to a throwaway branch the profile names, never to main',
+      },
+    ]);
+    const withBranch = { ...profile, gitops: { ...profile.gitops!, testBranch: 'clusterproof-test' } };
+    expect(planRun(withBranch, selectSuites(['gitops']), { destructive: false, quorumLoss: false })[0]).toMatchObject({ status: 'run' });
+  });
 });
