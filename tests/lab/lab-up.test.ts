@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { all, eventually } from '../../fixtures/expect/expectation.ts';
+import { all, eventually, pending, succeeded } from '../../fixtures/expect/expectation.ts';
 import { etcdMembersHealthy, nodesReady } from '../../fixtures/checks.ts';
 import { openTarget, type Target } from '../../fixtures/target.ts';
 import { labPaths } from '../../bootstrap/lab/paths.ts';
@@ -62,7 +62,21 @@ describe.skipIf(skip)(`the lab end to end${skip ? ` (skipped: ${skip})` : ''}`, 
     const status = JSON.parse(stdout) as { services: Array<{ name: string; ip: string; components: Array<{ name: string; running: boolean }> }> };
     expect(status.services.map((s) => `${s.name}@${s.ip}`)).toEqual(['forge@198.18.40.10', 'addons@198.18.40.20']);
     expect(status.services.flatMap((s) => s.components.filter((c) => !c.running).map((c) => `${s.name}/${c.name}`))).toEqual([]);
-    expect(await target.argocd!.apiVersion()).toMatch(/^v3\.2\.11/);
+    // argocd-server answers its REST API once it has finished starting (lab up waits for the apps, not for it)
+    let version = '';
+    await eventually(
+      'ArgoCD REST API answers /api/version',
+      async () => {
+        try {
+          version = await target.argocd!.apiVersion(5_000);
+          return succeeded(version);
+        } catch (err) {
+          return pending((err as Error).message);
+        }
+      },
+      { timeoutMs: 90_000, maxIntervalMs: 2_000 },
+    );
+    expect(version).toMatch(/^v3\.2\.11/);
   });
 
   test('git drives the apps: every Application Synced at the git server\'s head and Healthy, the LoadBalancer address from the pool', async () => {
