@@ -42,8 +42,14 @@ export function registerLab(program: Command): void {
     .command('up')
     .description('Bring the lab up (idempotent: on a running lab it only checks readiness) and write its profile.')
     .option('--variant <name>', `a lab with one property broken on purpose, for negative controls: ${Object.keys(LAB_VARIANTS).join(', ')}`)
-    .addOption(new Option('--poll-interval <seconds>', 'ArgoCD reconciliation (poll) interval; upstream default 120').argParser(seconds('--poll-interval')))
-    .addOption(new Option('--poll-jitter <seconds>', 'ArgoCD reconciliation jitter; upstream default 60').argParser(seconds('--poll-jitter', true)))
+    .addOption(
+      new Option('--poll-interval <seconds>', 'ArgoCD reconciliation (poll) interval; upstream default 120')
+        .env('CLUSTERPROOF_LAB_POLL_INTERVAL')
+        .argParser(seconds('--poll-interval')),
+    )
+    .addOption(
+      new Option('--poll-jitter <seconds>', 'ArgoCD reconciliation jitter; upstream default 60').env('CLUSTERPROOF_LAB_POLL_JITTER').argParser(seconds('--poll-jitter', true)),
+    )
     .action(async (opts: { variant?: string; pollInterval?: number; pollJitter?: number }) => {
       const started = performance.now();
       const result = await labUp((step) => console.log(`${stamp(started)} ${step}`), {
