@@ -195,19 +195,25 @@ describe('gitops/convergence', () => {
     const app = await argocd.app(plan.rollout.application);
     if (!app.selfHeal) skip(`${app.name} has no automated self-heal (syncPolicy.automated.selfHeal)`);
     const ref = workloadOf(plan.rollout.spec);
-    const gitReplicas = (await readWorkload(kube, ref)).spec?.replicas ?? 1;
+    const live = await readWorkload(kube, ref);
+    const gitReplicas = live.spec?.replicas ?? 1;
+    const generation = live.metadata?.generation ?? 0;
     const drifted = gitReplicas + 1;
+    // the fault is marked before it is applied: ArgoCD may heal it before this process reads it back
+    timeline.fault(`live drift: ${ref.name} scaled to ${drifted} (git says ${gitReplicas})`);
     await ledger.apply(
       `scale ${ref.namespace}/${ref.name} to ${drifted} behind git's back`,
       { kind: 'kube.scale', params: { profile: target.profilePath, namespace: ref.namespace, name: ref.name, replicas: gitReplicas }, summary: `scale back to ${gitReplicas}` },
       () => scaleWorkload(kube, ref, drifted),
     );
-    timeline.fault(`live drift: ${ref.name} scaled to ${drifted} (git says ${gitReplicas})`);
     await timeline.until(
       `self-heal: ${ref.name} back to ${gitReplicas} replicas`,
       async () => {
         const w = await readWorkload(kube, ref);
+        const g = w.metadata?.generation ?? 0;
         if (w.spec?.replicas !== gitReplicas) throw new Error(`${ref.name} still has ${w.spec?.replicas} replicas; ${describeApp(await argocd.app(app.name))}`);
+        // two spec changes since the steady state (the drift, then the heal) prove the drift landed and was undone
+        if (g < generation + 2) throw new Error(`${ref.name} is at generation ${g}, the drift to ${drifted} not applied or not healed yet (was ${generation})`);
         return true;
       },
       { sloSeconds: slo.selfHealSeconds, sloName: 'slo.selfHealSeconds', kind: 'recovery', intervalMs: 200 },
