@@ -3,23 +3,16 @@
  * sync, a pushed commit must fail the suite saying the app stayed OutOfSync at the old revision (not pass, not a bare
  * timeout).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { labPaths } from '../../bootstrap/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';
+import { useLabVariant } from '../support/lab-variant.ts';
 
 const skip = labSkipReason();
 
 describe.skipIf(skip)('negative control: ArgoCD auto-sync disabled', () => {
-  beforeAll(async () => {
-    expect((await runCli(['lab', 'down'])).code).toBe(0);
-    expect((await runCli(['lab', 'up', '--variant', 'gitops-autosync-off'])).code).toBe(0);
-  }, 600_000);
-
-  afterAll(async () => {
-    await runCli(['lab', 'down']);
-    await runCli(['lab', 'up']);
-  }, 600_000);
+  useLabVariant('gitops-autosync-off');
 
   test('gitops/convergence fails: the app stayed OutOfSync at the old revision', async () => {
     const { code, output } = await runCli([

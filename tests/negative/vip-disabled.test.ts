@@ -2,23 +2,16 @@
  * Negative control for ha/vip-failover: on the lab variant where only cp1 may hold the VIP, the failover suite
  * must fail saying the VIP never came back (not time out silently, not pass).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { labPaths } from '../../bootstrap/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';
+import { useLabVariant } from '../support/lab-variant.ts';
 
 const skip = labSkipReason();
 
 describe.skipIf(skip)('negative control: VIP failover disabled', () => {
-  beforeAll(async () => {
-    expect((await runCli(['lab', 'down'])).code).toBe(0);
-    expect((await runCli(['lab', 'up', '--variant', 'vip-single-holder'])).code).toBe(0);
-  }, 600_000);
-
-  afterAll(async () => {
-    await runCli(['lab', 'down']);
-    await runCli(['lab', 'up']);
-  }, 600_000);
+  useLabVariant('vip-single-holder');
 
   test('ha/vip-failover fails: /readyz never answers through the VIP from another node', async () => {
     const { code, output } = await runCli([

@@ -3,23 +3,16 @@
  * with a secret ArgoCD does not know, the suite must fail at once saying the webhook was rejected (ArgoCD's HMAC
  * answer), instead of timing out silently or passing through polling.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { labPaths } from '../../bootstrap/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';
+import { useLabVariant } from '../support/lab-variant.ts';
 
 const skip = labSkipReason();
 
 describe.skipIf(skip)('negative control: webhook signed with the wrong secret', () => {
-  beforeAll(async () => {
-    expect((await runCli(['lab', 'down'])).code).toBe(0);
-    expect((await runCli(['lab', 'up', '--variant', 'webhook-wrong-secret'])).code).toBe(0);
-  }, 600_000);
-
-  afterAll(async () => {
-    await runCli(['lab', 'down']);
-    await runCli(['lab', 'up']);
-  }, 600_000);
+  useLabVariant('webhook-wrong-secret');
 
   test('gitops/convergence fails: the push webhook was rejected', async () => {
     const started = Date.now();
