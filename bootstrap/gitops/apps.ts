@@ -1,6 +1,6 @@
 /**
  * The gitops repository's applications (bootstrap/gitops/apps/*), the same content for the lab and a
- * homelab. Until ArgoCD runs in the lab, `lab up` applies them directly with server-side apply.
+ * homelab. The lab's git server is seeded with them and ArgoCD applies them, as on a homelab.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -50,13 +50,4 @@ export function labAppsProfile(): AppSpec[] {
           : undefined,
       };
     });
-}
-
-/** Server-side apply every app's manifests (namespaces first). */
-export async function applyApps(kubeconfig: k8s.KubeConfig, apps = readdirSync(APPS_DIR).sort()): Promise<void> {
-  const client = k8s.KubernetesObjectApi.makeApiClient(kubeconfig);
-  const objects = apps.flatMap(appManifests).sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'));
-  for (const o of objects) {
-    await client.patch(o, undefined, undefined, 'clusterproof-lab', true, k8s.PatchStrategy.ServerSideApply);
-  }
 }
