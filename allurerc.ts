@@ -1,5 +1,5 @@
 // Allure 3 configuration, found by `npx allure ...` run from the repository root and used by `clusterproof report`.
-// The settings live in src/report/allure-config.ts.
-import { allureConfig } from './src/report/allure-config.ts';
+// The settings live in core/report/allure-config.ts.
+import { allureConfig } from './core/report/allure-config.ts';
 
 export default allureConfig();

@@ -6,10 +6,10 @@
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { UserError } from '../src/errors.ts';
-import { parseCidr } from '../src/net/ipv4.ts';
-import { BootstrapSpec, type NodeSpec, type Profile } from '../src/profile/schema.ts';
-import { stateDir } from '../src/state-dir.ts';
+import { UserError } from '../core/errors.ts';
+import { parseCidr } from '../core/net/ipv4.ts';
+import { BootstrapSpec, type NodeSpec, type Profile } from '../core/profile/schema.ts';
+import { stateDir } from '../core/state-dir.ts';
 
 export const IMAGE_FACTORY = 'https://factory.talos.dev';
 /** Talos KubePrism: the API server load balancer on every node, on by default since Talos 1.6 */

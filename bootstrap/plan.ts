@@ -9,14 +9,14 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PveClusterResource } from '../fixtures/providers/proxmox/api-types.ts';
-import type { ProxmoxClient } from '../fixtures/providers/proxmox/client.ts';
-import { ExitCode, UserError } from '../src/errors.ts';
-import { lintProfile } from '../src/lint/lint.ts';
-import { lintReport, renderLintText } from '../src/lint/render.ts';
-import type { LoadedProfile } from '../src/profile/load.ts';
-import { resolveSecret } from '../src/profile/secrets.ts';
-import { assertDestination } from '../src/safety/destinations.ts';
+import type { PveClusterResource } from '../providers/proxmox/api-types.ts';
+import type { ProxmoxClient } from '../providers/proxmox/client.ts';
+import { ExitCode, UserError } from '../core/errors.ts';
+import { lintProfile } from '../core/lint/lint.ts';
+import { lintReport, renderLintText } from '../core/lint/render.ts';
+import type { LoadedProfile } from '../core/profile/load.ts';
+import { resolveSecret } from '../core/profile/secrets.ts';
+import { assertDestination } from '../core/safety/destinations.ts';
 import {
   argocdCommands,
   argocdConfigPatches,

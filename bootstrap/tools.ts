@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { MissingPrerequisiteError } from '../src/errors.ts';
+import { MissingPrerequisiteError } from '../core/errors.ts';
 import { componentBinary } from './lab/build/index.ts';
 
 export type ToolName = 'talosctl' | 'helm' | 'kubectl';

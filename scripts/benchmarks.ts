@@ -10,12 +10,12 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, runningProcesses } from '../bootstrap/lab/lab.ts';
 import { labBinDir } from '../bootstrap/lab/build/index.ts';
-import { runSuites } from '../src/cli/commands/run.ts';
-import { EtcdGatewayProbe } from '../fixtures/providers/etcd-gateway.ts';
-import { LabVipProbe } from '../fixtures/providers/lab/vip-probe.ts';
+import { runSuites } from '../cli/commands/run.ts';
+import { EtcdGatewayProbe } from '../providers/etcd-gateway.ts';
+import { LabVipProbe } from '../providers/lab/vip-probe.ts';
 import { openTarget } from '../fixtures/target.ts';
-import { labPaths } from '../bootstrap/lab/paths.ts';
-import { GitRepo } from '../fixtures/providers/gitops/git-repo.ts';
+import { labPaths } from '../providers/lab/paths.ts';
+import { GitRepo } from '../providers/gitops/git-repo.ts';
 import { currentGitopsSettings } from '../bootstrap/lab/lab-settings.ts';
 import { gitopsPollSlo } from '../bootstrap/lab/lab-profile.ts';
 

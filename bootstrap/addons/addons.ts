@@ -4,8 +4,8 @@
  * on the profile's NodePort, the poll interval and webhook secret), and the gitops repository registered with the
  * app of apps (bootstrap/gitops/argocd).
  */
-import { UserError } from '../../src/errors.ts';
-import { contains, formatIpv4, parseIpv4, parsePoolEntry } from '../../src/net/ipv4.ts';
+import { UserError } from '../../core/errors.ts';
+import { contains, formatIpv4, parseIpv4, parsePoolEntry } from '../../core/net/ipv4.ts';
 import { KUBEPRISM_PORT, type BootstrapSettings, type OutputFiles } from '../config.ts';
 import type { ToolName } from '../tools.ts';
 

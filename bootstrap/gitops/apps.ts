@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import type { AppSpec } from '../../src/profile/schema.ts';
+import type { AppSpec } from '../../core/profile/schema.ts';
 
 export const APPS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'apps');
 

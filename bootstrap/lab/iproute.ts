@@ -3,7 +3,7 @@
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { run, tryRun } from './command.ts';
+import { run, tryRun } from '../../core/command.ts';
 
 export interface IpLink {
   ifname: string;

@@ -1,6 +1,6 @@
 /** One lab per machine: `lab up` holds an exclusive lock file naming its pid while it works. */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { RefusedError } from '../../src/errors.ts';
+import { RefusedError } from '../../core/errors.ts';
 import { procStartTime } from './process-manager.ts';
 
 export function acquireLabLock(path: string, what: string): () => void {

@@ -5,10 +5,10 @@
 import { writeFileSync } from 'node:fs';
 import { relative, dirname } from 'node:path';
 import { stringify } from 'yaml';
-import { validateProfile } from '../../src/profile/load.ts';
-import type { Profile } from '../../src/profile/schema.ts';
+import { validateProfile } from '../../core/profile/load.ts';
+import type { Profile } from '../../core/profile/schema.ts';
 import { etcdClientUrl, type LabSettings } from './node-components.ts';
-import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from './plan.ts';
+import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from '../../providers/lab/plan.ts';
 import { LAB_PVE_NODE, labVmidOf } from './pve-endpoint.ts';
 import { LAB_PVE_PORT, type LabGitopsSettings } from './lab-settings.ts';
 import { labAppsProfile } from '../gitops/apps.ts';

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabSettings } from './node-components.ts';
-import { labStateDir } from './paths.ts';
+import { labStateDir } from '../../providers/lab/paths.ts';
 
 export const LAB_SETTINGS: LabSettings = {
   // upstream kube-controller-manager default since 1.32 (kubernetes PR #126287)

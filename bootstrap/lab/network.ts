@@ -8,13 +8,13 @@
  * a node's packet for anything but the host's own address ends at the host.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { RefusedError } from '../../src/errors.ts';
-import { CommandError, run, requireRoot, requireTools, tryRun } from './command.ts';
+import { RefusedError } from '../../core/errors.ts';
+import { CommandError, run, requireRoot, requireTools, tryRun } from '../../core/command.ts';
 import { execInNode } from './node-exec.ts';
 import { healNode, isPartitioned } from './node-faults.ts';
 import { listAddrs, listLinks, listNetns, listRoutes, netnsPids, setHostInterfaceSysctl, type IpLink } from './iproute.ts';
-import { ipv4InCidr } from '../../src/net/ipv4.ts';
-import { labPlan, labRouteProtocol, type LabNode, type LabNodeName } from './plan.ts';
+import { ipv4InCidr } from '../../core/net/ipv4.ts';
+import { labPlan, labRouteProtocol, type LabNode, type LabNodeName } from '../../providers/lab/plan.ts';
 
 export { runInNode, execInNode, tryExecInNode } from './node-exec.ts';
 export { setNodeLink, nodeLinkIsUp, partitionNode, healNode, isPartitioned } from './node-faults.ts';

@@ -3,7 +3,7 @@
  * Talos control plane uses. Timings are upstream defaults unless the lab settings state otherwise.
  */
 import { join } from 'node:path';
-import { controlPlaneNodes, labNode, labPlan, type LabNode } from './plan.ts';
+import { controlPlaneNodes, labNode, labPlan, type LabNode } from '../../providers/lab/plan.ts';
 import type { ProcessSpec } from './process-manager.ts';
 
 /** Files each component needs; produced by the lab PKI step. */

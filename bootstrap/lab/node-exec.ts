@@ -5,8 +5,8 @@
  * program's own pid: signals (SIGKILL for power-off) reach it directly.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { labNode, type NodeRef } from './plan.ts';
-import { run, tryRun, type CommandResult, type RunOptions } from './command.ts';
+import { labNode, type NodeRef } from '../../providers/lab/plan.ts';
+import { run, tryRun, type CommandResult, type RunOptions } from '../../core/command.ts';
 
 export function netnsArgv(node: NodeRef, argv: readonly string[]): string[] {
   if (argv.length === 0) throw new Error('runInNode: empty argv');

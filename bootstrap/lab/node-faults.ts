@@ -7,11 +7,11 @@
  *   does not stay on lo. The link keeps its carrier and local processes keep talking over lo; ARP is dropped too
  *   so that a partitioned VIP holder cannot keep pulling the VIP towards itself with gratuitous ARP.
  */
-import { UserError } from '../../src/errors.ts';
-import { run, requireRoot, requireTools, tryRun } from './command.ts';
+import { UserError } from '../../core/errors.ts';
+import { run, requireRoot, requireTools, tryRun } from '../../core/command.ts';
 import { netnsArgv } from './node-exec.ts';
 import { listLinks, listNetns } from './iproute.ts';
-import { labNode, type LabNode, type NodeRef } from './plan.ts';
+import { labNode, type LabNode, type NodeRef } from '../../providers/lab/plan.ts';
 
 const partitionComment = 'clusterproof-partition';
 

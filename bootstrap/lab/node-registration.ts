@@ -3,7 +3,7 @@
  * exclusion from external load balancers, and each node's pod CIDR. kwok then drives their status.
  */
 import * as k8s from '@kubernetes/client-node';
-import { kubeNodeNames, labNode } from './plan.ts';
+import { kubeNodeNames, labNode } from '../../providers/lab/plan.ts';
 
 export function nodeObject(name: string): k8s.V1Node {
   const node = labNode(name);

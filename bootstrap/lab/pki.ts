@@ -8,7 +8,7 @@
  */
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { labPaths } from './paths.ts';
+import { labPaths } from '../../providers/lab/paths.ts';
 import { writeKubeconfig, type KubeconfigSpec } from './kubeconfig.ts';
 import {
   apiserverUrl,
@@ -18,7 +18,7 @@ import {
   labPlan,
   type ControlPlaneName,
   type KubeNodeName,
-} from './plan.ts';
+} from '../../providers/lab/plan.ts';
 import { caIsUsable, createCa, ensureKeyPair, issueCert, leafProblem, type CertFiles, type CertSpec } from './x509.ts';
 
 export type { CertFiles } from './x509.ts';

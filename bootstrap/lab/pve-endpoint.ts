@@ -1,12 +1,12 @@
 /**
  * The lab's Proxmox-API-compatible power endpoint: the lab's five nodes appear as VMs 101-105 on the PVE
  * node `lab`, so the same ProxmoxNodeControl that drives a homelab drives the lab in CI. Every request is
- * judged against the PVE contract (fixtures/providers/proxmox/contract.ts) before it is served; power
+ * judged against the PVE contract (providers/proxmox/contract.ts) before it is served; power
  * operations run as tasks with real UPIDs over the supervisor's LabPowerBackend.
  */
-import { PveContract } from '../../fixtures/providers/proxmox/contract.ts';
-import { startPveServer, type PveExchange, type PveServer, type VmPowerBackend } from '../../fixtures/providers/proxmox/server/pve-server.ts';
-import { parseTokenId } from '../../fixtures/providers/proxmox/token.ts';
+import { PveContract } from '../../providers/proxmox/contract.ts';
+import { startPveServer, type PveExchange, type PveServer, type VmPowerBackend } from './pve-server/pve-server.ts';
+import { parseTokenId } from '../../providers/proxmox/token.ts';
 
 /** The lab's PVE node name. */
 export const LAB_PVE_NODE = 'lab';

@@ -1,14 +1,14 @@
 /** `lab status`: what runs where, etcd's view, and who holds the VIP; also the readiness check used by tests. */
 import { existsSync } from 'node:fs';
-import { EtcdGatewayProbe } from '../../fixtures/providers/etcd-gateway.ts';
-import { LabVipProbe } from '../../fixtures/providers/lab/vip-probe.ts';
-import type { EtcdMemberStatus } from '../../fixtures/interfaces.ts';
-import { labIsUp } from '../../src/safety/destinations.ts';
+import { EtcdGatewayProbe } from '../../providers/etcd-gateway.ts';
+import { LabVipProbe } from '../../providers/lab/vip-probe.ts';
+import type { EtcdMemberStatus } from '../../providers/interfaces.ts';
+import { labIsUp } from '../../core/safety/destinations.ts';
 import { etcdClientUrl } from './node-components.ts';
-import { isRoot } from './command.ts';
+import { isRoot } from '../../core/command.ts';
 import { networkStatus } from './network.ts';
-import { labPaths } from './paths.ts';
-import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from './plan.ts';
+import { labPaths } from '../../providers/lab/paths.ts';
+import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from '../../providers/lab/plan.ts';
 import { labTlsFiles } from './tls-files.ts';
 import { runningProcesses } from './lab.ts';
 

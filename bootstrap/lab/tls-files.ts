@@ -1,7 +1,7 @@
 /** Maps the lab PKI layout onto what each component is started with. */
 import { labPki, ensureLabPki as generate } from './pki.ts';
 import type { LabTlsFiles } from './node-components.ts';
-import type { ControlPlaneName, KubeNodeName } from './plan.ts';
+import type { ControlPlaneName, KubeNodeName } from '../../providers/lab/plan.ts';
 
 export type LabTls = LabTlsFiles & {
   adminKubeconfig: string;

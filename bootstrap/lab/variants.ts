@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../../src/errors.ts';
-import { labStateDir } from './paths.ts';
+import { UserError } from '../../core/errors.ts';
+import { labStateDir } from '../../providers/lab/paths.ts';
 import type { ProcessSpec } from './process-manager.ts';
 
 export const LAB_VARIANTS = {

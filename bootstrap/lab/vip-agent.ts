@@ -12,7 +12,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { httpsRequest, type TlsFiles } from '../../fixtures/providers/https-json.ts';
+import { httpsRequest, type TlsFiles } from '../../providers/https-json.ts';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

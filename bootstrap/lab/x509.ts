@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey, generateKeyPair, randomBytes, X509Ce
 import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './command.ts';
+import { run } from '../../core/command.ts';
 
 export interface CertFiles {
   cert: string;

@@ -8,11 +8,11 @@
  * taken by anything else stops the run; destroy touches only owned VMs.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError } from '../../src/errors.ts';
-import { contains, parseCidr, parseIpv4 } from '../../src/net/ipv4.ts';
-import { PveApiError } from '../../fixtures/providers/proxmox/api-errors.ts';
-import type { PveClusterResource, PveVmStatus } from '../../fixtures/providers/proxmox/api-types.ts';
-import type { ProxmoxClient } from '../../fixtures/providers/proxmox/client.ts';
+import { UserError } from '../../core/errors.ts';
+import { contains, parseCidr, parseIpv4 } from '../../core/net/ipv4.ts';
+import { PveApiError } from '../../providers/proxmox/api-errors.ts';
+import type { PveClusterResource, PveVmStatus } from '../../providers/proxmox/api-types.ts';
+import type { ProxmoxClient } from '../../providers/proxmox/client.ts';
 import { isoVolid, type BootstrapNode, type BootstrapSettings } from '../config.ts';
 import { desiredVm, diffVm, formatParams } from './vm-config.ts';
 

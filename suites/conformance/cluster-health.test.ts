@@ -5,16 +5,16 @@
  * LoadBalancer addresses come from the declared pools.
  */
 import * as k8s from '@kubernetes/client-node';
-import { contains, parseIpv4, parsePoolEntry } from '../../src/net/ipv4.ts';
-import { loadProfile } from '../../src/profile/load.ts';
-import type { Profile } from '../../src/profile/schema.ts';
+import { contains, parseIpv4, parsePoolEntry } from '../../core/net/ipv4.ts';
+import { loadProfile } from '../../core/profile/load.ts';
+import type { Profile } from '../../core/profile/schema.ts';
 import { etcdMembersHealthy } from '../../fixtures/checks.ts';
 import { eventually, failed, pending, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
-import { apiGet } from '../../fixtures/providers/api-get.ts';
-import { KubeAccess } from '../../fixtures/providers/kube.ts';
+import { apiGet } from '../../providers/api-get.ts';
+import { KubeAccess } from '../../providers/kube.ts';
 import { profilePathFromEnv } from '../../fixtures/target.ts';
 import { describe, expect, test } from '../../fixtures/test.ts';
-import { describeApp } from '../../fixtures/providers/gitops/argocd.ts';
+import { describeApp } from '../../providers/gitops/argocd.ts';
 import { workloadAvailable } from '../../fixtures/workload-checks.ts';
 import { describeWorkload, workloadOf } from '../../fixtures/workloads.ts';
 

@@ -10,18 +10,18 @@
  */
 import type { Document } from 'yaml';
 import { parameter } from 'allure-js-commons';
-import { attachText } from '../../src/report/attach.ts';
+import { attachText } from '../../core/report/attach.ts';
 import { consistently, eventually, failed, pending, succeeded } from '../../fixtures/expect/expectation.ts';
 import { appsSyncedAt, waitConverged } from '../../fixtures/gitops-checks.ts';
 import { editManifest, type GitopsWorkspace } from '../../fixtures/gitops-workspace.ts';
 import { noTrackedAppReason, trackedApps, type TrackedApp } from '../../fixtures/gitops-apps.ts';
-import { appError, describeApp, type ArgoCDApps } from '../../fixtures/providers/gitops/argocd.ts';
-import { describeDelivery } from '../../fixtures/providers/gitops/webhook-deliveries.ts';
+import { appError, describeApp, type ArgoCDApps } from '../../providers/gitops/argocd.ts';
+import { describeDelivery } from '../../providers/gitops/webhook-deliveries.ts';
 import { ProbeFailed } from '../../fixtures/timeline/timeline.ts';
 import { readWorkload, scaleWorkload, workloadOf } from '../../fixtures/workloads.ts';
 import { describe, expect, test } from '../../fixtures/test.ts';
-import type { KubeAccess } from '../../fixtures/providers/kube.ts';
-import type { Profile } from '../../src/profile/schema.ts';
+import type { KubeAccess } from '../../providers/kube.ts';
+import type { Profile } from '../../core/profile/schema.ts';
 
 const CONFIGMAP = 'clusterproof-convergence';
 const STEADY_MS = 180_000;

@@ -5,11 +5,11 @@
  * its replicas are evicted per their tolerations and replaced as the rule allows, and the service is kept.
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { AppSpec, Profile } from '../../src/profile/schema.ts';
-import { loadProfile } from '../../src/profile/load.ts';
+import type { AppSpec, Profile } from '../../core/profile/schema.ts';
+import { loadProfile } from '../../core/profile/load.ts';
 import { nodesReady } from '../../fixtures/checks.ts';
 import { all, consistently, eventually, pending, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
-import { KubeAccess } from '../../fixtures/providers/kube.ts';
+import { KubeAccess } from '../../providers/kube.ts';
 import { profilePathFromEnv } from '../../fixtures/target.ts';
 import { describe, expect, test } from '../../fixtures/test.ts';
 import { pauseGitopsFor } from '../../fixtures/gitops-pause.ts';

@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { all, consistently, eventually, failed, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
 import type { GuardedNodes } from '../../fixtures/guarded-nodes.ts';
 import { etcdMembersHealthy, nodesReady } from '../../fixtures/checks.ts';
-import type { NodeSpec } from '../../src/profile/schema.ts';
-import type { EtcdProbe } from '../../fixtures/interfaces.ts';
-import type { KubeAccess } from '../../fixtures/providers/kube.ts';
+import type { NodeSpec } from '../../core/profile/schema.ts';
+import type { EtcdProbe } from '../../providers/interfaces.ts';
+import type { KubeAccess } from '../../providers/kube.ts';
 import { describe, expect, test } from '../../fixtures/test.ts';
-import { httpsRequest } from '../../fixtures/providers/https-json.ts';
+import { httpsRequest } from '../../providers/https-json.ts';
 
 const apiOf = (kube: KubeAccess, node: NodeSpec) => kube.through(`https://${node.ip}:6443`);
 

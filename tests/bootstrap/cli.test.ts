@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ExitCode } from '../../src/errors.ts';
+import { ExitCode } from '../../core/errors.ts';
 import { runCli } from '../support/cli.ts';
 import { ADMIN_TOKEN, PveVmDouble, type SimVm } from './pve-vm-double.ts';
 import { FIXED_SEED } from './support.ts';

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { ciliumValues, metallbPoolManifests } from '../../bootstrap/addons/addons.ts';
 import { childApplications, PLACEHOLDER_REPO, projectManifests, renderRepository, rootApplication } from '../../bootstrap/gitops/argocd.ts';
 import { BootstrapLintError, formatPlan, planBootstrap } from '../../bootstrap/plan.ts';
-import { ExitCode } from '../../src/errors.ts';
+import { ExitCode } from '../../core/errors.ts';
 import { runCli } from '../support/cli.ts';
 import { FIXED_SEED, fixedSeed } from './support.ts';
 import { mkdtempSync } from 'node:fs';

@@ -4,7 +4,7 @@
  * destroy of tagged VMs only.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { UserError } from '../../src/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { isoVolid } from '../../bootstrap/config.ts';
 import { desiredVm } from '../../bootstrap/proxmox/vm-config.ts';
 import { ADMIN_TOKEN, PveVmDouble, READ_ONLY_TOKEN, VM_ONLY_TOKEN, type SimVm } from './pve-vm-double.ts';

@@ -1,13 +1,13 @@
 /**
- * A Proxmox VE test double for bootstrap: the shared PVE server (fixtures/providers/proxmox/server/pve-server.ts,
+ * A Proxmox VE test double for bootstrap: the shared PVE server (bootstrap/lab/pve-server/pve-server.ts,
  * which judges every request against the PVE 9 schema subset, checks the token and the method's permission, and
  * checks answers against `returns`) with the subset routes bootstrap uses served over a simulated cluster: VM
  * create/config/resize/delete, cluster resources with tags, nextid, storage content and download-url, the guest
  * agent's interfaces, and power. Every asynchronous call is a task (UPID) that can be made to fail or hang.
  */
-import type { ProxmoxClientOptions } from '../../fixtures/providers/proxmox/client.ts';
-import type { PveClusterResource } from '../../fixtures/providers/proxmox/api-types.ts';
-import { PveContract } from '../../fixtures/providers/proxmox/contract.ts';
+import type { ProxmoxClientOptions } from '../../providers/proxmox/client.ts';
+import type { PveClusterResource } from '../../providers/proxmox/api-types.ts';
+import { PveContract } from '../../providers/proxmox/contract.ts';
 import {
   PveHttpError,
   startPveServer,
@@ -16,7 +16,7 @@ import {
   type PveServer,
   type PveServerToken,
   type VmPowerBackend,
-} from '../../fixtures/providers/proxmox/server/pve-server.ts';
+} from '../../bootstrap/lab/pve-server/pve-server.ts';
 import { ADMIN_TOKEN, AUDIT_TOKEN } from '../proxmox/pve-contract.ts';
 import { makeTestPki, type TestPki } from '../proxmox/test-pki.ts';
 

@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProxmoxClient } from '../../fixtures/providers/proxmox/client.ts';
+import { ProxmoxClient } from '../../providers/proxmox/client.ts';
 import { executePlan, planBootstrap, type BootstrapDeps, type BootstrapPlan, type Layer } from '../../bootstrap/plan.ts';
 import type { ToolName, ToolResult, ToolRunner, ToolRunOptions } from '../../bootstrap/tools.ts';
-import { parseProfile, type LoadedProfile } from '../../src/profile/load.ts';
-import type { Profile } from '../../src/profile/schema.ts';
+import { parseProfile, type LoadedProfile } from '../../core/profile/load.ts';
+import type { Profile } from '../../core/profile/schema.ts';
 import type { PveVmDouble } from './pve-vm-double.ts';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');

@@ -12,7 +12,7 @@ import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { COMPONENTS } from '../../bootstrap/lab/build/components.ts';
 import { TALOSCTL_UNVERIFIED_BY_SUMDB, TALOSCTL_VERSION } from '../../bootstrap/lab/build/talosctl.ts';
-import { buildPaths } from '../../bootstrap/lab/build/paths.ts';
+import { buildPaths } from '../../core/build-cache.ts';
 import { executePlan, planBootstrap, type BootstrapPlan } from '../../bootstrap/plan.ts';
 import { HealthTracker } from '../../bootstrap/talos/configs.ts';
 import { findTool, ProcessToolRunner } from '../../bootstrap/tools.ts';

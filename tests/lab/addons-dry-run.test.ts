@@ -6,11 +6,11 @@
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { loadProfile } from '../../src/profile/load.ts';
+import { loadProfile } from '../../core/profile/load.ts';
 import { bootstrapSettings } from '../../bootstrap/config.ts';
 import { argocdConfigPatches, metallbPoolManifests } from '../../bootstrap/addons/addons.ts';
 import { childApplications, projectManifests, rootApplication } from '../../bootstrap/gitops/argocd.ts';
-import { labPaths } from '../../bootstrap/lab/paths.ts';
+import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { projectRoot, runCli } from '../support/cli.ts';
 

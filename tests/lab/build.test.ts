@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { ExitCode, MissingPrerequisiteError, UserError } from '../../src/errors.ts';
+import { ExitCode, MissingPrerequisiteError, UserError } from '../../core/errors.ts';
 import {
   buildComponents,
   COMPONENTS,

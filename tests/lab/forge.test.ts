@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type CommandResult } from '../../bootstrap/lab/command.ts';
+import { run, type CommandResult } from '../../core/command.ts';
 import type { DeliveryRecord } from '../../bootstrap/lab/forge/deliveries.ts';
 import { initForgeRepository, SEED_COMMIT_MESSAGE } from '../../bootstrap/lab/forge/repository.ts';
 import type { PushEvent } from '../../bootstrap/lab/forge/push-event.ts';

@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { labPaths, labStateDir } from '../../bootstrap/lab/paths.ts';
-import { LAB_UP_MARKER } from '../../src/safety/destinations.ts';
+import { labPaths, labStateDir } from '../../providers/lab/paths.ts';
+import { LAB_UP_MARKER } from '../../core/safety/destinations.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 
 const run = promisify(execFile);
@@ -42,7 +42,7 @@ describe.skipIf(skip)('lab down', () => {
   }, 240_000);
 
   test('clients refuse lab addresses once the lab is down', async () => {
-    const { checkDestination } = await import('../../src/safety/destinations.ts');
+    const { checkDestination } = await import('../../core/safety/destinations.ts');
     expect(checkDestination('198.18.40.60')).toEqual({ allowed: false, reason: expect.stringMatching(/lab is down/) });
   });
 });

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { all, eventually, pending, succeeded } from '../../fixtures/expect/expectation.ts';
 import { etcdMembersHealthy, nodesReady } from '../../fixtures/checks.ts';
 import { openTarget, type Target } from '../../fixtures/target.ts';
-import { labPaths } from '../../bootstrap/lab/paths.ts';
+import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isRoot, requireTools, run, tryRun } from '../../bootstrap/lab/command.ts';
+import { isRoot, requireTools, run, tryRun } from '../../core/command.ts';
 import { listNetns, routeGet } from '../../bootstrap/lab/iproute.ts';
 import {
   healNode,
@@ -15,8 +15,8 @@ import {
   setNodeLink,
   tryExecInNode,
 } from '../../bootstrap/lab/network.ts';
-import { ipv4InCidr } from '../../src/net/ipv4.ts';
-import { labNode, labPlan, labRouteProtocol } from '../../bootstrap/lab/plan.ts';
+import { ipv4InCidr } from '../../core/net/ipv4.ts';
+import { labNode, labPlan, labRouteProtocol } from '../../providers/lab/plan.ts';
 
 const ci = process.env.CI === 'true';
 

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { run, tryRun } from '../../bootstrap/lab/command.ts';
+import { run, tryRun } from '../../core/command.ts';
 import { ensureLabPki, labPki, type CertFiles, type LabPkiPaths } from '../../bootstrap/lab/pki.ts';
-import { controlPlaneNames, kubeNodeNames, labNode, labPlan } from '../../bootstrap/lab/plan.ts';
+import { controlPlaneNames, kubeNodeNames, labNode, labPlan } from '../../providers/lab/plan.ts';
 
 let dir = '';
 let pki: LabPkiPaths;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { contains, formatIpv4, formatRange, overlaps, parseCidr, parseIpv4, parsePoolEntry, reservedAddresses } from '../../src/net/ipv4.ts';
+import { contains, formatIpv4, formatRange, overlaps, parseCidr, parseIpv4, parsePoolEntry, reservedAddresses } from '../../core/net/ipv4.ts';
 
 describe('ipv4 arithmetic', () => {
   test('parses and formats addresses', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { lintReport, renderLintText } from '../../src/lint/render.ts';
+import { lintReport, renderLintText } from '../../core/lint/render.ts';
 import { fixedSeed, lint, seed } from './profiles.ts';
 
 describe('lintProfile', () => {

@@ -1,8 +1,8 @@
 /** Profiles for lint tests: the seed as documented, and the seed with its one topology error fixed. */
 import { readFileSync } from 'node:fs';
-import { lintProfile, type Finding } from '../../src/lint/lint.ts';
-import { parseProfile } from '../../src/profile/load.ts';
-import type { Profile } from '../../src/profile/schema.ts';
+import { lintProfile, type Finding } from '../../core/lint/lint.ts';
+import { parseProfile } from '../../core/profile/load.ts';
+import type { Profile } from '../../core/profile/schema.ts';
 
 const seedProfile = parseProfile(readFileSync(new URL('../../profiles/seed.yaml', import.meta.url), 'utf8'), 'profiles/seed.yaml');
 

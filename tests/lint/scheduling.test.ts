@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { Profile } from '../../src/profile/schema.ts';
+import type { Profile } from '../../core/profile/schema.ts';
 import { codes, fixedSeed, only } from './profiles.ts';
 
 function nginx(change: (w: Profile['apps'][number]['workload']) => void): Profile {

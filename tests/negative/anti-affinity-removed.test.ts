@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually, pending, succeeded } from '../../fixtures/expect/expectation.ts';
 import { openTarget, type Target } from '../../fixtures/target.ts';
 import { appManifests } from '../../bootstrap/gitops/apps.ts';
-import { labPaths } from '../../bootstrap/lab/paths.ts';
+import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';
 

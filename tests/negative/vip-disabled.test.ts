@@ -3,7 +3,7 @@
  * must fail saying the VIP never came back (not time out silently, not pass).
  */
 import { describe, expect, test } from 'vitest';
-import { labPaths } from '../../bootstrap/lab/paths.ts';
+import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';
 import { useLabVariant } from '../support/lab-variant.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { PROFILE_DOCS_FILE, PROFILE_SCHEMA_FILE, REGENERATE_COMMAND, profileJsonSchema, renderJsonSchema, renderMarkdown } from '../../src/profile/docs.ts';
+import { PROFILE_DOCS_FILE, PROFILE_SCHEMA_FILE, REGENERATE_COMMAND, profileJsonSchema, renderJsonSchema, renderMarkdown } from '../../core/profile/docs.ts';
 
 function committed(file: string): string {
   return readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
@@ -10,7 +10,7 @@ describe('generated profile reference', () => {
   test.each([
     [PROFILE_SCHEMA_FILE, renderJsonSchema],
     [PROFILE_DOCS_FILE, renderMarkdown],
-  ])('%s is up to date with src/profile/schema.ts', (file, render) => {
+  ])('%s is up to date with core/profile/schema.ts', (file, render) => {
     const upToDate = committed(file) === render();
     expect(upToDate, `${file} is out of date: run ${REGENERATE_COMMAND}`).toBe(true);
   });

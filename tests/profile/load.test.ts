@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { loadProfile, parseProfile, ProfileError } from '../../src/profile/load.ts';
+import { loadProfile, parseProfile, ProfileError } from '../../core/profile/load.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'clusterproof-profile-'));
 function file(name: string, content: string): string {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parseDocument } from 'yaml';
-import { parseProfile, ProfileError } from '../../src/profile/load.ts';
+import { parseProfile, ProfileError } from '../../core/profile/load.ts';
 
 const seedText = readFileSync(new URL('../../profiles/seed.yaml', import.meta.url), 'utf8');
 

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { UserError } from '../../src/errors.ts';
-import { loadProfile, resolveFileRef, resolveSecret, resolveSecretSync } from '../../src/profile/load.ts';
+import { UserError } from '../../core/errors.ts';
+import { loadProfile, resolveFileRef, resolveSecret, resolveSecretSync } from '../../core/profile/load.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'clusterproof-secrets-'));
 

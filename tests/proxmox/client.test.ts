@@ -2,11 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
-import { RefusedError, UserError } from '../../src/errors.ts';
-import { labIsUp } from '../../src/safety/destinations.ts';
-import { PveApiError, PveAuthError, PveTaskError, PveTaskTimeoutError, PveTimeoutError } from '../../fixtures/providers/proxmox/api-errors.ts';
-import { ProxmoxClient, type ProxmoxClientOptions } from '../../fixtures/providers/proxmox/client.ts';
-import { parseUpid } from '../../fixtures/providers/proxmox/upid.ts';
+import { RefusedError, UserError } from '../../core/errors.ts';
+import { labIsUp } from '../../core/safety/destinations.ts';
+import { PveApiError, PveAuthError, PveTaskError, PveTaskTimeoutError, PveTimeoutError } from '../../providers/proxmox/api-errors.ts';
+import { ProxmoxClient, type ProxmoxClientOptions } from '../../providers/proxmox/client.ts';
+import { parseUpid } from '../../providers/proxmox/upid.ts';
 import { ADMIN_TOKEN, AUDIT_TOKEN, POWER_ONLY_TOKEN, PveDouble } from './pve-contract.ts';
 
 const STOP = 'POST /nodes/{node}/qemu/{vmid}/status/stop';

@@ -1,10 +1,10 @@
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PveApiError } from '../../fixtures/providers/proxmox/api-errors.ts';
-import { ProxmoxClient } from '../../fixtures/providers/proxmox/client.ts';
-import { PveContract } from '../../fixtures/providers/proxmox/contract.ts';
-import { parseTokenAuthorization } from '../../fixtures/providers/proxmox/token.ts';
-import { formatUpid, parseUpid } from '../../fixtures/providers/proxmox/upid.ts';
+import { PveApiError } from '../../providers/proxmox/api-errors.ts';
+import { ProxmoxClient } from '../../providers/proxmox/client.ts';
+import { PveContract } from '../../providers/proxmox/contract.ts';
+import { parseTokenAuthorization } from '../../providers/proxmox/token.ts';
+import { formatUpid, parseUpid } from '../../providers/proxmox/upid.ts';
 import { PveDouble } from './pve-contract.ts';
 
 const contract = PveContract.load();

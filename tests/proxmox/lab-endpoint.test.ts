@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { NodeSpec } from '../../src/profile/schema.ts';
+import type { NodeSpec } from '../../core/profile/schema.ts';
 import {
   LAB_PVE_NODE,
   LAB_VMIDS,
@@ -9,11 +9,11 @@ import {
   type LabPowerBackend,
   type LabPveEndpoint,
 } from '../../bootstrap/lab/pve-endpoint.ts';
-import { PveApiError, PveAuthError, PveTaskError } from '../../fixtures/providers/proxmox/api-errors.ts';
-import { ProxmoxClient } from '../../fixtures/providers/proxmox/client.ts';
-import { ProxmoxNodeControl } from '../../fixtures/providers/proxmox/node-control.ts';
-import type { PveExchange } from '../../fixtures/providers/proxmox/server/pve-server.ts';
-import { parseUpid } from '../../fixtures/providers/proxmox/upid.ts';
+import { PveApiError, PveAuthError, PveTaskError } from '../../providers/proxmox/api-errors.ts';
+import { ProxmoxClient } from '../../providers/proxmox/client.ts';
+import { ProxmoxNodeControl } from '../../providers/proxmox/node-control.ts';
+import type { PveExchange } from '../../bootstrap/lab/pve-server/pve-server.ts';
+import { parseUpid } from '../../providers/proxmox/upid.ts';
 import { makeTestPki, type TestPki } from './test-pki.ts';
 
 const TOKEN_ID = 'root@pam!lab';

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { UserError } from '../../src/errors.ts';
-import type { NodeSpec } from '../../src/profile/schema.ts';
-import { PveTaskError } from '../../fixtures/providers/proxmox/api-errors.ts';
-import type { PveVmStatus } from '../../fixtures/providers/proxmox/api-types.ts';
-import { ProxmoxClient } from '../../fixtures/providers/proxmox/client.ts';
-import { ProxmoxNodeControl, vmOf } from '../../fixtures/providers/proxmox/node-control.ts';
+import { UserError } from '../../core/errors.ts';
+import type { NodeSpec } from '../../core/profile/schema.ts';
+import { PveTaskError } from '../../providers/proxmox/api-errors.ts';
+import type { PveVmStatus } from '../../providers/proxmox/api-types.ts';
+import { ProxmoxClient } from '../../providers/proxmox/client.ts';
+import { ProxmoxNodeControl, vmOf } from '../../providers/proxmox/node-control.ts';
 import { PveDouble } from './pve-contract.ts';
 
 const node = (name: string, vmid: number): NodeSpec => ({

@@ -1,6 +1,6 @@
 /**
  * A contract-checked test double for GET /nodes/{node}/qemu/{vmid}/config, which the shared PVE double
- * (fixtures/providers/proxmox/server/pve-server.ts, power routes only) does not serve. Same rules as that
+ * (bootstrap/lab/pve-server/pve-server.ts, power routes only) does not serve. Same rules as that
  * double: HTTPS on 127.0.0.1 with a throwaway CA the client pins, every request judged against the PVE 9
  * schema subset first (path, method, parameter names and types), token auth and the method's permission check
  * evaluated as PVE would, and the answer checked against the method's `returns`, including each indexed
@@ -9,9 +9,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { checkValue, failedPermission, PveContract } from '../../fixtures/providers/proxmox/contract.ts';
-import type { PveServerToken } from '../../fixtures/providers/proxmox/server/pve-server.ts';
-import { parseTokenAuthorization } from '../../fixtures/providers/proxmox/token.ts';
+import { checkValue, failedPermission, PveContract } from '../../providers/proxmox/contract.ts';
+import type { PveServerToken } from '../../bootstrap/lab/pve-server/pve-server.ts';
+import { parseTokenAuthorization } from '../../providers/proxmox/token.ts';
 import { makeTestPki, type TestPki } from './test-pki.ts';
 
 const CONFIG = '/nodes/{node}/qemu/{vmid}/config';

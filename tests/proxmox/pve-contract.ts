@@ -6,14 +6,14 @@
  * A request the contract does not allow is answered as PVE would (501 "not in contract", 400 "Parameter
  * verification failed.") and recorded as a violation; `assertNoViolations()` fails the test loudly.
  */
-import type { ProxmoxClientOptions } from '../../fixtures/providers/proxmox/client.ts';
+import type { ProxmoxClientOptions } from '../../providers/proxmox/client.ts';
 import {
   startPveServer,
   type PveExchange,
   type PveServer,
   type PveServerToken,
   type VmPowerBackend,
-} from '../../fixtures/providers/proxmox/server/pve-server.ts';
+} from '../../bootstrap/lab/pve-server/pve-server.ts';
 import { makeTestPki, type TestPki } from './test-pki.ts';
 
 /** All privileges. */

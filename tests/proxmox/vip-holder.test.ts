@@ -7,12 +7,12 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { MissingPrerequisiteError, RefusedError, UserError } from '../../src/errors.ts';
-import type { HttpsResult } from '../../fixtures/providers/https-json.ts';
-import { PveAuthError } from '../../fixtures/providers/proxmox/api-errors.ts';
-import { ProxmoxClient } from '../../fixtures/providers/proxmox/client.ts';
-import { checkValue, PveContract } from '../../fixtures/providers/proxmox/contract.ts';
-import { HomelabVipProbe, proxmoxVmConfigReader, type CommandResult, type IpRunner, type VmConfigReader } from '../../fixtures/providers/proxmox/vip-holder.ts';
+import { MissingPrerequisiteError, RefusedError, UserError } from '../../core/errors.ts';
+import type { HttpsResult } from '../../providers/https-json.ts';
+import { PveAuthError } from '../../providers/proxmox/api-errors.ts';
+import { ProxmoxClient } from '../../providers/proxmox/client.ts';
+import { checkValue, PveContract } from '../../providers/proxmox/contract.ts';
+import { HomelabVipProbe, proxmoxVmConfigReader, type CommandResult, type IpRunner, type VmConfigReader } from '../../providers/proxmox/vip-holder.ts';
 import {
   macIndex,
   neighbourFor,
@@ -22,7 +22,7 @@ import {
   parseRouteGet,
   unknownHolder,
   vmNics,
-} from '../../fixtures/providers/proxmox/vip-holder-parse.ts';
+} from '../../providers/proxmox/vip-holder-parse.ts';
 import { ADMIN_TOKEN, AUDIT_TOKEN, POWER_ONLY_TOKEN } from './pve-contract.ts';
 import { PveConfigDouble } from './pve-config-double.ts';
 import { makeTestPki, type TestPki } from './test-pki.ts';

@@ -1,6 +1,6 @@
 import { getGlobalTestRuntime, setGlobalTestRuntime, type TestRuntime } from 'allure-js-commons/sdk/runtime';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { attachJson, attachSvg, attachText, attachTimeline } from '../../src/report/attach.ts';
+import { attachJson, attachSvg, attachText, attachTimeline } from '../../core/report/attach.ts';
 import { sampleTimeline } from './sample-timeline.ts';
 
 interface AttachmentMessage {

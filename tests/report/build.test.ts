@@ -3,11 +3,11 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { UserError } from '../../src/errors.ts';
-import { PROJECT_ROOT } from '../../src/report/allure-config.ts';
-import { buildReport, countHistoryEntries } from '../../src/report/build.ts';
-import { formatProperties, parseProperties, readEnvironment } from '../../src/report/environment.ts';
-import { embeddedReportFiles } from '../../src/report/report-html.ts';
+import { UserError } from '../../core/errors.ts';
+import { PROJECT_ROOT } from '../../core/report/allure-config.ts';
+import { buildReport, countHistoryEntries } from '../../core/report/build.ts';
+import { formatProperties, parseProperties, readEnvironment } from '../../core/report/environment.ts';
+import { embeddedReportFiles } from '../../core/report/report-html.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'clusterproof-report-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { type FailureFacts, type FailureKind, classifyFailure } from '../../src/report/categories.ts';
+import { type FailureFacts, type FailureKind, classifyFailure } from '../../core/report/categories.ts';
 
 const trace = (errorClass: string, message: string): string => `${errorClass}: ${message}\n    at suites/ha/etcd-quorum.test.ts:12:5`;
 

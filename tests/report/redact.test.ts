@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { REDACTED, isSensitiveKey, redact, redactJson } from '../../src/report/redact.ts';
+import { REDACTED, isSensitiveKey, redact, redactJson } from '../../core/report/redact.ts';
 
 const R = REDACTED;
 const JWT =

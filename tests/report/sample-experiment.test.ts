@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { attachTimeline } from '../../src/report/attach.ts';
+import { attachTimeline } from '../../core/report/attach.ts';
 import { sampleTimeline } from './sample-timeline.ts';
 
 // Runs in the normal test run (so the project's own report shows a timeline chart) and, in a nested run with

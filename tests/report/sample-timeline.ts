@@ -1,4 +1,4 @@
-import type { TimelineData } from '../../fixtures/timeline/types.ts';
+import type { TimelineData } from '../../core/report/timeline-data.ts';
 
 /**
  * A hand-recorded timeline of the kind `ha/etcd-quorum` produces when the etcd leader loses power: fault, first

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { MARK_COLOURS, esc, fmtSeconds, renderTimelineSvg } from '../../fixtures/timeline/svg.ts';
-import type { TimelineData } from '../../fixtures/timeline/types.ts';
+import { MARK_COLOURS, esc, fmtSeconds, renderTimelineSvg } from '../../core/report/timeline-svg.ts';
+import type { TimelineData } from '../../core/report/timeline-data.ts';
 import { sampleTimeline } from './sample-timeline.ts';
 
 /** Every tag closed in order, no stray `<` or `&` in text: enough to know a viewer will parse it. */

@@ -3,7 +3,7 @@
  * skips the lab tests with the reason; under CI=true it is a failure (a green CI must have run them).
  */
 import { test } from 'vitest';
-import { isRoot } from '../../bootstrap/lab/command.ts';
+import { isRoot } from '../../core/command.ts';
 import { resolveLabBinaries } from '../../bootstrap/lab/binaries.ts';
 
 export function labPrerequisiteMissing(): string | undefined {

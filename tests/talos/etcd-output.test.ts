@@ -10,7 +10,7 @@ import {
   parseEtcdStatus,
   parseTextTable,
   TalosOutputError,
-} from '../../fixtures/providers/talos/etcd-output.ts';
+} from '../../providers/talos/etcd-output.ts';
 import { etcdDown, fixture, timedOut, unreachable } from './recorded.ts';
 
 const CP1 = '3f8a2c1e9b4d7051';

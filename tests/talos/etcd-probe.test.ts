@@ -3,10 +3,10 @@
  * detection, unreachable nodes as unhealthy members (never exceptions), the VIP refused, the network guard.
  */
 import { describe, expect, test } from 'vitest';
-import { MissingPrerequisiteError, RefusedError, UserError } from '../../src/errors.ts';
-import { NO_LEADER } from '../../fixtures/providers/talos/etcd-output.ts';
-import { memberStatusFromRow, TalosEtcdProbe } from '../../fixtures/providers/talos/etcd-probe.ts';
-import type { TalosctlRunner } from '../../fixtures/providers/talos/talosctl.ts';
+import { MissingPrerequisiteError, RefusedError, UserError } from '../../core/errors.ts';
+import { NO_LEADER } from '../../providers/talos/etcd-output.ts';
+import { memberStatusFromRow, TalosEtcdProbe } from '../../providers/talos/etcd-probe.ts';
+import type { TalosctlRunner } from '../../providers/talos/talosctl.ts';
 import { etcdDown, ok, RecordedTalosctl, timedOut, unreachable } from './recorded.ts';
 
 const NODES = [

@@ -3,7 +3,7 @@
  * that answers from them, so the Talos etcd probe is tested without talosctl and without a packet sent.
  */
 import { readFileSync } from 'node:fs';
-import type { TalosctlResult, TalosctlRunner } from '../../fixtures/providers/talos/talosctl.ts';
+import type { TalosctlResult, TalosctlRunner } from '../../providers/talos/talosctl.ts';
 
 export const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 

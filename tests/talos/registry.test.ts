@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { parseProfile } from '../../src/profile/load.ts';
-import { providersFor } from '../../fixtures/providers/registry.ts';
-import { TalosEtcdProbe } from '../../fixtures/providers/talos/etcd-probe.ts';
-import { HomelabVipProbe } from '../../fixtures/providers/proxmox/vip-holder.ts';
-import { ProxmoxNodeControl } from '../../fixtures/providers/proxmox/node-control.ts';
+import { parseProfile } from '../../core/profile/load.ts';
+import { providersFor } from '../../providers/registry.ts';
+import { TalosEtcdProbe } from '../../providers/talos/etcd-probe.ts';
+import { HomelabVipProbe } from '../../providers/proxmox/vip-holder.ts';
+import { ProxmoxNodeControl } from '../../providers/proxmox/node-control.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'clusterproof-registry-'));
 const profilePath = join(dir, 'seed.yaml');

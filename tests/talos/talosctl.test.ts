@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test, vi } from 'vitest';
 import { COMPONENTS } from '../../bootstrap/lab/build/components.ts';
-import { buildPaths } from '../../bootstrap/lab/build/paths.ts';
-import { MissingPrerequisiteError } from '../../src/errors.ts';
-import { ExecTalosctlRunner, resolveTalosctl, talosctlInstallHint } from '../../fixtures/providers/talos/talosctl.ts';
+import { buildPaths } from '../../core/build-cache.ts';
+import { MissingPrerequisiteError } from '../../core/errors.ts';
+import { ExecTalosctlRunner, resolveTalosctl, talosctlInstallHint } from '../../providers/talos/talosctl.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'clusterproof-talosctl-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,8 +5,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { labNode, labPlan } from '../plan.ts';
-import { labStateDir } from '../paths.ts';
+import { labNode, labPlan } from '../../../providers/lab/plan.ts';
+import { labStateDir } from '../../../providers/lab/paths.ts';
 
 const forge = () => labNode('forge');
 const addons = () => labNode('addons');

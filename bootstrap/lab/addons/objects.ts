@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { MissingPrerequisiteError } from '../../../src/errors.ts';
+import { MissingPrerequisiteError } from '../../../core/errors.ts';
 import { findRecipe } from '../build/index.ts';
 import { projectManifests, rootApplication } from '../../gitops/argocd.ts';
 import { GITOPS_BRANCH, labGitops } from './endpoints.ts';

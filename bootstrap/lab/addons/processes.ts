@@ -5,7 +5,7 @@
  * reconciliation interval passed the way the upstream manifests pass argocd-cm's timeout.reconciliation.
  */
 import { join } from 'node:path';
-import { labNode } from '../plan.ts';
+import { labNode } from '../../../providers/lab/plan.ts';
 import type { ProcessSpec } from '../process-manager.ts';
 import { gitopsPaths, labGitops } from './endpoints.ts';
 

@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, readFile, readlink, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
-import { ExitCode, MissingPrerequisiteError, UserError } from '../../../src/errors.ts';
+import { ExitCode, MissingPrerequisiteError, UserError } from '../../../core/errors.ts';
 import { recipeToolsGo, type ComponentRecipe, type VersionProbe } from './components.ts';
-import { buildPaths } from './paths.ts';
+import { buildPaths } from '../../../core/build-cache.ts';
 import { copyKwokStages, kwokStageOutputs } from './kwok-stages.ts';
 import { run } from './exec.ts';
 

@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Listr } from 'listr2';
-import { ExitCode, MissingPrerequisiteError, UserError } from '../../../src/errors.ts';
+import { ExitCode, MissingPrerequisiteError, UserError } from '../../../core/errors.ts';
 import { COMPONENTS, type ComponentRecipe } from './components.ts';
 import { buildRecipe, findGo, isUpToDate, type GoToolchain } from './go-build.ts';
 import { KWOK_STAGES } from './kwok-stages.ts';
-import { buildPaths, cacheDir, labBinDir } from './paths.ts';
+import { buildPaths, cacheDir, labBinDir } from '../../../core/build-cache.ts';
 
 export { cacheDir, labBinDir, COMPONENTS };
 export type { ComponentRecipe };

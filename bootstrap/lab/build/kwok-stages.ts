@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../../../src/errors.ts';
+import { UserError } from '../../../core/errors.ts';
 import type { ComponentRecipe } from './components.ts';
 import type { GoToolchain } from './go-build.ts';
 import { run } from './exec.ts';

@@ -5,26 +5,9 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-export interface DeliveryRecord {
-  /** X-GitHub-Delivery (a fresh uuid for skips) */
-  id: string;
-  /** when the delivery was attempted, ISO 8601 */
-  at: string;
-  /** repository name, without .git */
-  repo: string;
-  ref: string;
-  before: string;
-  after: string;
-  /** the webhook URL, null when none is configured */
-  url: string | null;
-  status: number | null;
-  /** the receiver answered 2xx */
-  ok: boolean;
-  /** the start of the answer's body, the error, or why nothing was sent */
-  response: string;
-  durationMs: number;
-  skipped?: true;
-}
+/** The wire format is the one its reader (the gitops provider) declares. */
+export type { WebhookDelivery as DeliveryRecord } from '../../../providers/gitops/webhook-deliveries.ts';
+import type { WebhookDelivery as DeliveryRecord } from '../../../providers/gitops/webhook-deliveries.ts';
 
 export async function appendDelivery(file: string, record: DeliveryRecord): Promise<void> {
   await mkdir(dirname(file), { recursive: true });

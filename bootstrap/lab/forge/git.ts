@@ -2,7 +2,7 @@
  * Running git for the forge: argv arrays through the lab's command runner, with an environment stripped of the
  * caller's GIT_* variables (a forge started from inside a git hook or a worktree must not act on that repository).
  */
-import { run, type CommandResult } from '../command.ts';
+import { run, type CommandResult } from '../../../core/command.ts';
 
 /** The all-zero object name git and GitHub use for "no commit" (a created or deleted ref). */
 export const ZERO_SHA = '0'.repeat(40);

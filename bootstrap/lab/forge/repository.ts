@@ -7,7 +7,7 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gitEnv, gitIn, ZERO_SHA } from './git.ts';
-import { run } from '../command.ts';
+import { run } from '../../../core/command.ts';
 import { postReceiveHookScript } from './hook-script.ts';
 
 export const SEED_COMMIT_MESSAGE = 'clusterproof lab: seed gitops repository';

@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { UserError } from '../../../src/errors.ts';
+import { UserError } from '../../../core/errors.ts';
 import { serveGitHttpBackend } from './cgi.ts';
 import { readDeliveries } from './deliveries.ts';
 import { FORGE_ACCOUNT } from './git.ts';

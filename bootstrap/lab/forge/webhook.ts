@@ -7,7 +7,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { checkDestination } from '../../../src/safety/destinations.ts';
+import { checkDestination } from '../../../core/safety/destinations.ts';
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 /** how much of the receiver's answer a delivery record keeps */

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { buildComponents, COMPONENTS, labBinDir } from '../../bootstrap/lab/build/index.ts';
+import { isUpToDate } from '../../bootstrap/lab/build/go-build.ts';
+import { buildPaths, cacheDir } from '../../core/build-cache.ts';
+
+const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+/** Adds `lab build` to the `lab` command group. */
+export function registerLabBuild(lab: Command): void {
+  lab
+    .command('build')
+    .description(
+      "Build the lab's upstream components from the Go module proxy (go build; needs Go >= 1.26 on PATH).\n" +
+        `Cached by version in ${cacheDir()}/bin/<component>-<version>/ (CLUSTERPROOF_CACHE_DIR overrides);\n` +
+        'a component already built and reporting its version is skipped, so a second run takes seconds.\n' +
+        'Build logs: <cache>/logs/<component>-<version>.log (kept when a build fails).\n' +
+        `Components: ${COMPONENTS.map((c) => `${c.name} ${c.version}${c.default ? '' : ' (opt-in)'}`).join(', ')}.`,
+    )
+    .option('--only <names>', 'only these components or binaries, comma-separated (e.g. etcd,kwok or kube-apiserver)', list)
+    .option('--all', `also the opt-in components (${COMPONENTS.filter((c) => !c.default).map((c) => c.name).join(', ')})`)
+    .option('--force', 'rebuild even when the cache is valid')
+    .option('--list', 'list the components, their versions and cache state, and build nothing')
+    .action(async (opts: { only?: string[]; all?: boolean; force?: boolean; list?: boolean }) => {
+      if (opts.list) {
+        for (const c of COMPONENTS) {
+          const bins = [...c.binaries.map((b) => b.name), ...Object.keys(c.links)].join(', ');
+          const state = await isUpToDate(c);
+          console.log(
+            `${c.name.padEnd(11)} ${c.version.padEnd(9)} ${c.default ? 'default' : 'opt-in '}  ` +
+              `${state.upToDate ? 'built    ' : 'not built'}  ${buildPaths.binDir(c)}  [${bins}]` +
+              (state.upToDate ? '' : `\n${' '.repeat(33)}(${state.reason})`),
+          );
+        }
+        return;
+      }
+      const t0 = Date.now();
+      const results = await buildComponents({ only: opts.only, all: opts.all, force: opts.force });
+      const built = results.filter((r) => r.status === 'built').length;
+      const secs = ((Date.now() - t0) / 1000).toFixed(1);
+      console.log(
+        `${results.length} component(s) ready in ${labBinDir()} (${built} built, ${results.length - built} cached) in ${secs} s`,
+      );
+    });
+}

@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../../core/errors.ts';
+import { buildReport } from '../../core/report/build.ts';
+import { type EnvironmentInfo, parseProperties } from '../../core/report/environment.ts';
+
+interface ReportOptions {
+  results?: string;
+  output?: string;
+  history?: string;
+  name?: string;
+  target?: string;
+  profile?: string;
+  env?: string[];
+  envFile?: string;
+  open?: boolean;
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'Build the HTML report offline with Allure 3: one self-contained index.html showing each experiment with its ' +
+        'timeline chart and evidence (all redacted), trends across runs, environment info, and failures sorted into ' +
+        'infrastructure flakes and property violations.',
+    )
+    .option('--results <dir>', 'Allure results to read (default: $ALLURE_RESULTS_DIR or reports/allure-results)')
+    .option('--output <dir>', 'where to write the report (default: reports/allure-report)')
+    .option('--history <file>', 'history file kept between runs (default: reports/history/history.jsonl)')
+    .option('--name <name>', 'report title (default: clusterproof)')
+    .option('--target <name>', 'environment info: the target the results come from')
+    .option('--profile <file>', 'environment info: the profile used')
+    .option('--env <key=value>', 'environment info, e.g. etcd.version=3.6.5 (repeatable)', collect)
+    .option('--env-file <file>', 'environment info from a .properties or .json file (component versions...)')
+    .option('--open', 'open the report in the default browser afterwards (default: just print where it is)')
+    .addHelpText(
+      'after',
+      '\nThe results directory also keeps environment.properties: whatever produced the results (a suite run,\n' +
+        'the lab) may have recorded the target and component versions there; --target/--profile/--env add to it.\n' +
+        'Examples:\n' +
+        '  clusterproof report\n' +
+        '  clusterproof report --target lab --profile profiles/lab.yaml --env etcd.version=3.6.5\n' +
+        '  clusterproof report --results /tmp/run-42/allure-results --output /tmp/run-42/report',
+    )
+    .action(async (opts: ReportOptions) => {
+      const built = await buildReport({
+        resultsDir: opts.results,
+        outputDir: opts.output,
+        historyFile: opts.history,
+        reportName: opts.name,
+        environment: environmentFrom(opts),
+        log: (line) => console.log(line),
+      });
+      const s = built.stats;
+      const counts = ['passed', 'failed', 'broken', 'skipped'].map((k) => `${s[k] ?? 0} ${k}`).join(', ');
+      console.log(`${s.total ?? built.results} test(s): ${counts}`);
+      console.log(`open it: ${built.indexHtml}`);
+      if (opts.open) openInBrowser(built.indexHtml);
+    });
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function environmentFrom(opts: ReportOptions): EnvironmentInfo {
+  const env: EnvironmentInfo = opts.envFile ? readEnvFile(opts.envFile) : {};
+  if (opts.target) env.target = opts.target;
+  if (opts.profile) env.profile = opts.profile;
+  for (const pair of opts.env ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UserError(`--env ${JSON.stringify(pair)}: expected KEY=VALUE, e.g. --env etcd.version=3.6.5`);
+    env[pair.slice(0, eq).trim()] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+function readEnvFile(file: string): EnvironmentInfo {
+  let text: string;
+  try {
+    text = readFileSync(resolve(file), 'utf8');
+  } catch (err) {
+    throw new UserError(`--env-file ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  if (extname(file).toLowerCase() !== '.json') return parseProperties(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`--env-file ${file}: not valid JSON (${(err as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UserError(`--env-file ${file}: expected a JSON object of names to versions, e.g. {"etcd.version": "3.6.5"}`);
+  }
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+}
+
+/** The report is a single self-contained file, so a browser can open it straight from disk; no server needed. */
+function openInBrowser(indexHtml: string): void {
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  const child = spawn(opener, [indexHtml], { stdio: 'ignore', detached: true });
+  child.on('error', () => console.error(`could not start ${opener}; open ${indexHtml} in a browser yourself`));
+  child.unref();
+}

@@ -1,0 +1,63 @@
+import { Command, CommanderError } from 'commander';
+import { ExitCode, UserError } from '../core/errors.ts';
+import { registerLint } from './commands/lint.ts';
+import { registerRun } from './commands/run.ts';
+import { registerReport } from './commands/report.ts';
+import { registerRecover } from './commands/recover.ts';
+import { registerLab } from './commands/lab.ts';
+import { registerStart } from './commands/start.ts';
+import { registerBootstrap } from './commands/bootstrap.ts';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0    success
+  1    a check failed (lint errors, a property violated, a test failed)
+  2    bad input (profile, flags, arguments)
+  3    a prerequisite is missing (a tool, root, a lab component not built)
+  4    refused by the blast-radius or network-safety guard
+  130  interrupted; every fault recorded in the ledger was undone
+`;
+
+export function buildProgram(): Command {
+  const program = new Command('clusterproof')
+    .description(
+      'Proves that a self-hosted HA Kubernetes stack keeps its properties: etcd quorum, API VIP failover,\n' +
+        'replica spread, GitOps convergence and latency under load. Runs against a homelab profile or the\n' +
+        'embedded lab (real etcd, kube-apiserver, controller-manager, scheduler, an etcd-election VIP and\n' +
+        'kwok nodes in network namespaces on this machine).',
+    )
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .exitOverride();
+  registerStart(program);
+  registerLint(program);
+  registerRun(program);
+  registerReport(program);
+  registerRecover(program);
+  registerLab(program);
+  registerBootstrap(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; user errors print one clear message, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return ExitCode.ok;
+      }
+      return ExitCode.badInput;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`clusterproof: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`clusterproof: internal error (please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+    return 70;
+  }
+}

@@ -1,0 +1,66 @@
+/** The run plan: which suites run, which are skipped for a missing capability, which faults the guard refuses. */
+import type { Profile } from '../core/profile/schema.ts';
+import { UserError } from '../core/errors.ts';
+import { BlastRadius, type Permissions } from '../core/safety/blast-radius.ts';
+import { CATALOGUE, type PlannedFault, type SuiteInfo } from '../suites/catalogue.ts';
+import { gitopsPushTarget } from '../core/profile/gitops-target.ts';
+import type { Capability } from '../core/profile/schema.ts';
+
+/** Declared capabilities the profile itself shows cannot be used, with the reason (the fixtures give the same one). */
+function unusable(profile: Profile): Map<Capability, string> {
+  const out = new Map<Capability, string>();
+  const push = gitopsPushTarget(profile);
+  if (typeof push === 'string') out.set('gitops-push', push);
+  return out;
+}
+
+export interface PlannedSuite {
+  suite: SuiteInfo;
+  status: 'run' | 'skip' | 'refused';
+  reason?: string;
+  faults: Array<PlannedFault & { verdict: 'allowed' | 'refused'; reason?: string }>;
+}
+
+export function selectSuites(ids: string[] | undefined): SuiteInfo[] {
+  if (!ids?.length) return CATALOGUE;
+  return ids.map((id) => {
+    const found = CATALOGUE.filter((s) => s.id === id || s.id.startsWith(`${id.replace(/\/$/, '')}/`));
+    if (!found.length) throw new UserError(`unknown suite "${id}"; known: ${CATALOGUE.map((s) => s.id).join(', ')}`);
+    return found;
+  }).flat();
+}
+
+export function planRun(profile: Profile, suites: SuiteInfo[], permissions: Permissions): PlannedSuite[] {
+  const guard = new BlastRadius(profile, permissions);
+  return suites.map((suite) => {
+    const blocked = unusable(profile);
+    const missing = suite.needs.filter((c) => !profile.target.capabilities.includes(c));
+    const unusableNeeds = suite.needs.filter((c) => profile.target.capabilities.includes(c) && blocked.has(c));
+    const faults = suite.faults.map((f) => {
+      const verdict = f.quorumLoss ? guard.mayLoseQuorum() : f.nodeDown ? guard.mayBeDestructive() : { allowed: true as const };
+      return verdict.allowed
+        ? { ...f, verdict: 'allowed' as const, reason: undefined }
+        : { ...f, verdict: 'refused' as const, reason: verdict.reason };
+    });
+    if (missing.length) return { suite, status: 'skip', reason: `target lacks capability ${missing.join(', ')}`, faults };
+    if (unusableNeeds.length) return { suite, status: 'skip', reason: unusableNeeds.map((c) => `${c}: ${blocked.get(c)}`).join('; '), faults };
+    const refusedAll = faults.length > 0 && faults.filter((f) => !f.quorumLoss).every((f) => f.verdict === 'refused');
+    if (refusedAll) return { suite, status: 'refused', reason: faults.find((f) => f.reason)?.reason, faults };
+    return { suite, status: 'run', faults };
+  });
+}
+
+export function formatPlan(profileName: string, plan: PlannedSuite[]): string {
+  const lines = [`Plan for target "${profileName}" (dry run: nothing is applied)`, ''];
+  for (const p of plan) {
+    const head = p.status === 'run' ? 'RUN    ' : p.status === 'skip' ? 'SKIP   ' : 'REFUSED';
+    lines.push(`${head} ${p.suite.id}: ${p.suite.title}${p.reason ? `\n        reason: ${p.reason}` : ''}`);
+    for (const f of p.faults) {
+      const mark = f.verdict === 'allowed' ? (p.status === 'run' ? '  fault  ' : '  (fault)') : '  REFUSED';
+      lines.push(`${mark} ${f.action} ${f.target}; undo: ${f.undo}${f.reason ? `\n           guard: ${f.reason}` : ''}`);
+    }
+  }
+  const count = (s: PlannedSuite['status']) => plan.filter((p) => p.status === s).length;
+  lines.push('', `${count('run')} suite(s) would run, ${count('skip')} skipped, ${count('refused')} refused by the blast-radius guard`);
+  return lines.join('\n');
+}

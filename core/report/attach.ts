@@ -1,0 +1,41 @@
+/**
+ * Attach evidence to the current Allure test. Everything is redacted first. Outside a test (no Allure runtime,
+ * or no current vitest test) allure-js-commons only logs a warning; these helpers never throw, so collecting
+ * evidence can never be the reason a test or a teardown fails.
+ */
+import { ContentType, attachment } from 'allure-js-commons';
+import { renderTimelineSvg } from './timeline-svg.ts';
+import type { TimelineData } from './timeline-data.ts';
+import { redact, redactJson } from './redact.ts';
+
+export async function attachText(name: string, text: string): Promise<void> {
+  await safely(name, () => attachment(name, redact(text), { contentType: ContentType.TEXT, fileExtension: 'txt' }));
+}
+
+export async function attachJson(name: string, value: unknown): Promise<void> {
+  await safely(name, () => {
+    const json = redact(JSON.stringify(redactJson(value), null, 2) ?? 'null');
+    return attachment(name, json, { contentType: ContentType.JSON, fileExtension: 'json' });
+  });
+}
+
+export async function attachSvg(name: string, svg: string): Promise<void> {
+  await safely(name, () => attachment(name, redact(svg), { contentType: ContentType.SVG, fileExtension: 'svg' }));
+}
+
+/** The timeline as a chart and as its data; both are made from the redacted data. */
+export async function attachTimeline(data: TimelineData): Promise<void> {
+  await safely(`timeline: ${data?.experiment}`, async () => {
+    const clean = redactJson(data);
+    await attachSvg(`timeline: ${clean.experiment}`, renderTimelineSvg(clean));
+    await attachJson(`timeline data: ${clean.experiment}`, clean);
+  });
+}
+
+async function safely(name: string, attach: () => PromiseLike<void>): Promise<void> {
+  try {
+    await attach();
+  } catch (err) {
+    process.emitWarning(`could not attach "${name}" to the report: ${(err as Error)?.message ?? String(err)}`);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * What suites receive. Suites program against these interfaces only; each target kind provides
+ * implementations (lab, talos-proxmox, generic). A capability the target lacks means the fixture is
+ * absent and the suite that needs it is skipped with that reason.
+ */
+import type { NodeSpec } from '../core/profile/schema.ts';
+
+export type PowerState = 'running' | 'stopped' | 'unknown';
+
+/** Node power with Proxmox meanings. Every mutating call is recorded in the fault ledger by the fixture. */
+export interface NodeControl {
+  /** Hard power loss (Proxmox `status/stop`; lab: SIGKILL every process of the node, link down). */
+  powerOff(node: NodeSpec): Promise<void>;
+  /** Power on on the same disks / data directories. */
+  powerOn(node: NodeSpec): Promise<void>;
+  /** ACPI shutdown (Proxmox `status/shutdown`; lab: SIGTERM in reverse start order). */
+  shutdown(node: NodeSpec): Promise<void>;
+  status(node: NodeSpec): Promise<PowerState>;
+  /** Cut the node off the LAN without stopping it; heal undoes it. Absent where unsupported. */
+  partition?(node: NodeSpec): Promise<void>;
+  heal?(node: NodeSpec): Promise<void>;
+}
+
+export interface EtcdMemberStatus {
+  name: string;
+  /** client URL the status was read from */
+  endpoint: string;
+  id: string;
+  healthy: boolean;
+  isLeader: boolean;
+  raftIndex?: number;
+  raftTerm?: number;
+  error?: string;
+}
+
+/** etcd seen directly (member endpoints or Talos API), never through the VIP. */
+export interface EtcdProbe {
+  members(): Promise<EtcdMemberStatus[]>;
+  /** The node name of the current leader, or undefined when no reachable member reports one. */
+  leader(): Promise<string | undefined>;
+  /** Write a key directly to etcd (quorum write); resolves false when the write is refused or times out. */
+  put?(key: string, value: string, timeoutMs?: number): Promise<boolean>;
+  get?(key: string): Promise<string | undefined>;
+}
+
+export interface VipProbe {
+  address: string;
+  /** Node names currently holding the VIP (more than one is a split-brain and a violation). */
+  holders(): Promise<string[]>;
+  /** GET /readyz through the VIP; resolves with the HTTP status or an error string. */
+  readyz(timeoutMs?: number): Promise<{ ok: boolean; status?: number; error?: string; latencyMs: number }>;
+}

@@ -1,0 +1,17 @@
+import { join } from 'node:path';
+import { stateDir } from '../../core/state-dir.ts';
+
+/** Where the running lab keeps its runtime state (data dirs, logs, pids, its profile). */
+export function labStateDir(): string {
+  return process.env.CLUSTERPROOF_LAB_DIR ?? join(stateDir(), 'lab');
+}
+
+export const labPaths = {
+  profile: () => join(labStateDir(), 'profile.yaml'),
+  logs: () => join(labStateDir(), 'logs'),
+  data: () => join(labStateDir(), 'data'),
+  pki: () => join(labStateDir(), 'pki'),
+  supervisorPid: () => join(labStateDir(), 'supervisor.pid'),
+  processes: () => join(labStateDir(), 'processes.json'),
+  lock: () => join(labStateDir(), 'lab.lock'),
+};

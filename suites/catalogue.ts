@@ -1,0 +1,97 @@
+/**
+ * The suites clusterproof ships, with what each needs and the faults it applies: the source of
+ * `run --dry-run` plans and of the blast-radius check before anything runs. A project test keeps this list
+ * and the files under suites/ in step.
+ */
+import type { Capability } from '../core/profile/schema.ts';
+
+export interface PlannedFault {
+  action: 'power-off' | 'shutdown' | 'partition' | 'scale' | 'git-push' | 'load' | 'patch';
+  /** which node or object, in words (the choice is made at run time, e.g. "the etcd leader") */
+  target: string;
+  /** takes a node down: counts against safety.maxNodesDown and needs destructive permission */
+  nodeDown: boolean;
+  /** leaves fewer control planes than etcd quorum needs */
+  quorumLoss?: boolean;
+  undo: string;
+}
+
+export interface SuiteInfo {
+  id: string;
+  file: string;
+  title: string;
+  needs: Capability[];
+  faults: PlannedFault[];
+}
+
+const powerOff = (target: string, extra: Partial<PlannedFault> = {}): PlannedFault => ({
+  action: 'power-off',
+  target,
+  nodeDown: true,
+  undo: 'power the node back on',
+  ...extra,
+});
+
+export const CATALOGUE: SuiteInfo[] = [
+  {
+    id: 'conformance/cluster-health',
+    file: 'suites/conformance/cluster-health.test.ts',
+    title:
+      'nodes Ready, control planes tainted, API live and ready (etcd included), etcd members healthy with one leader (etcd-direct), ' +
+      'workloads available, Services with ready endpoints, LoadBalancer addresses from the pools',
+    // the etcd test skips itself without etcd-direct, the LoadBalancer one without metallb when no address is assigned
+    needs: [],
+    faults: [],
+  },
+  {
+    id: 'ha/etcd-quorum',
+    file: 'suites/ha/etcd-quorum.test.ts',
+    title: 'etcd keeps quorum with one control plane down, loses it with two, and recovers every key',
+    needs: ['node-power', 'etcd-direct'],
+    faults: [
+      powerOff('the etcd leader (a control-plane node)'),
+      powerOff('an etcd follower (a control-plane node)'),
+      powerOff('a second control-plane node', { quorumLoss: true }),
+    ],
+  },
+  {
+    id: 'ha/vip-failover',
+    file: 'suites/ha/vip-failover.test.ts',
+    title: 'the API VIP moves to another control plane after a hard power-off and after a graceful shutdown',
+    needs: ['node-power', 'vip'],
+    faults: [powerOff('the VIP holder (a control-plane node)'), { action: 'shutdown', target: 'the VIP holder', nodeDown: true, undo: 'power the node back on' }],
+  },
+  {
+    id: 'ha/anti-affinity',
+    file: 'suites/ha/anti-affinity.test.ts',
+    title: 'replicas stay on distinct nodes; the extra replica is refused by the scheduler; a worker loss is detected, tainted, evicted per tolerations',
+    // the placement and scaling tests need no node power; the worker-loss test skips itself without node-power
+    needs: [],
+    faults: [
+      {
+        action: 'scale',
+        target: 'each workload with anti-affinity, to one replica more than the schedulable topology domains',
+        nodeDown: false,
+        undo: 'scale back to the profile replicas',
+      },
+      powerOff('a worker running a replica of each workload with anti-affinity'),
+    ],
+  },
+  {
+    id: 'gitops/convergence',
+    file: 'suites/gitops/convergence.test.ts',
+    title:
+      'a pushed commit converges (Synced at that commit, Healthy) through the webhook and through polling; a revert converges back; ' +
+      'a removed resource is pruned; live drift is self-healed; a bad commit surfaces its error while the workload keeps running',
+    needs: ['argocd', 'gitops-push'],
+    faults: [
+      {
+        action: 'git-push',
+        target: 'the branch suites may push to (the lab repository; gitops.testBranch on a real target): a new image tag, a ConfigMap, one replica more, an invalid manifest',
+        nodeDown: false,
+        undo: "a new commit restoring the branch's starting content (history is never rewritten)",
+      },
+      { action: 'scale', target: 'the first app\'s workload, behind git\'s back (drift)', nodeDown: false, undo: 'scale back (self-heal should already have)' },
+    ],
+  },
+];
