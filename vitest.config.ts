@@ -4,7 +4,7 @@ import LabOrderSequencer from './tests/support/lab-order-sequencer.ts';
 /**
  * Two test projects:
  *  - `project`: clusterproof's own tests (unit, contract, lab, negative controls): what `npm test` runs.
- *  - `suites`: the property suites run against a target by `clusterproof run` (CLUSTERPROOF_PROFILE names it).
+ *  - `suites`: the property suites run against a target by `clusterproof run` (its run context, fixtures/run-context.ts, names the profile).
  * Both report to Allure; the results directory can be overridden so nested runs do not mix.
  */
 const resultsDir = process.env.ALLURE_RESULTS_DIR ?? 'reports/allure-results';

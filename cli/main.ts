@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type AddHelpTextContext } from 'commander';
 import { ExitCode, UserError } from '../core/errors.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerRun } from './commands/run.ts';
@@ -8,27 +8,50 @@ import { registerLab } from './commands/lab.ts';
 import { registerStart } from './commands/start.ts';
 import { registerBootstrap } from './commands/bootstrap.ts';
 
-const EXIT_CODES_HELP = `
-Exit codes:
-  0    success
-  1    a check failed (lint errors, a property violated, a test failed)
-  2    bad input (profile, flags, arguments)
-  3    a prerequisite is missing (a tool, root, a lab component not built)
-  4    refused by the blast-radius or network-safety guard
-  130  interrupted; every fault recorded in the ledger was undone
-`;
+const EXIT_CODES: Array<[code: string, meaning: string]> = [
+  ['0', 'success'],
+  ['1', 'a check failed (lint errors, a property violated, a test failed)'],
+  ['2', 'bad input (profile, flags, arguments)'],
+  ['3', 'a prerequisite is missing (a tool, root, a lab component not built)'],
+  ['4', 'refused by the blast-radius or network-safety guard'],
+  ['130', 'interrupted; every fault recorded in the ledger was undone'],
+];
+
+/** Help wraps at the terminal's width; into a pipe, at $COLUMNS when set, else at commander's 80. */
+function helpWidth(stream: NodeJS.WriteStream): number {
+  if (stream.isTTY) return stream.columns;
+  const columns = Number(process.env.COLUMNS);
+  return Number.isInteger(columns) && columns > 0 ? columns : 80;
+}
+
+/** The exit codes as a list laid out like commander's own, so it wraps with the rest of the help. */
+function exitCodesHelp({ command, error }: AddHelpTextContext): string {
+  const help = command.createHelp();
+  const output = command.configureOutput();
+  help.prepareContext({ error, helpWidth: error ? output.getErrHelpWidth?.() : output.getOutHelpWidth?.() });
+  const termWidth = Math.max(...EXIT_CODES.map(([code]) => code.length));
+  const items = EXIT_CODES.map(([code, meaning]) => help.formatItem(code, termWidth, meaning, help));
+  return ['', 'Exit codes:', ...items, ''].join('\n');
+}
 
 export function buildProgram(): Command {
   const program = new Command('clusterproof')
     .description(
-      'Proves that a self-hosted HA Kubernetes stack keeps its properties: etcd quorum, API VIP failover,\n' +
-        'replica spread, GitOps convergence and latency under load. Runs against a homelab profile or the\n' +
-        'embedded lab (real etcd, kube-apiserver, controller-manager, scheduler, an etcd-election VIP and\n' +
+      'Proves that a self-hosted HA Kubernetes stack keeps its properties: etcd quorum, API VIP failover, ' +
+        'replica spread, GitOps convergence and latency under load. Runs against a homelab profile or the ' +
+        'embedded lab (real etcd, kube-apiserver, controller-manager, scheduler, an etcd-election VIP and ' +
         'kwok nodes in network namespaces on this machine).',
     )
     .version('0.1.0')
+    // subcommands inherit both settings, so they are set before any is added
+    .configureOutput({
+      getOutHelpWidth: () => helpWidth(process.stdout),
+      getErrHelpWidth: () => helpWidth(process.stderr),
+    })
+    // by default commander leaves a description unwrapped when fewer than 40 columns remain beside its term
+    .configureHelp({ minWidthToWrap: 20 })
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', EXIT_CODES_HELP)
+    .addHelpText('after', exitCodesHelp)
     .exitOverride();
   registerStart(program);
   registerLint(program);

@@ -3,16 +3,7 @@ import type { Profile } from '../core/profile/schema.ts';
 import { UserError } from '../core/errors.ts';
 import { BlastRadius, type Permissions } from '../core/safety/blast-radius.ts';
 import { CATALOGUE, type PlannedFault, type SuiteInfo } from '../suites/catalogue.ts';
-import { gitopsPushTarget } from '../core/profile/gitops-target.ts';
-import type { Capability } from '../core/profile/schema.ts';
-
-/** Declared capabilities the profile itself shows cannot be used, with the reason (the fixtures give the same one). */
-function unusable(profile: Profile): Map<Capability, string> {
-  const out = new Map<Capability, string>();
-  const push = gitopsPushTarget(profile);
-  if (typeof push === 'string') out.set('gitops-push', push);
-  return out;
-}
+import { plannedLack } from '../fixtures/targets/index.ts';
 
 export interface PlannedSuite {
   suite: SuiteInfo;
@@ -30,20 +21,18 @@ export function selectSuites(ids: string[] | undefined): SuiteInfo[] {
   }).flat();
 }
 
-export function planRun(profile: Profile, suites: SuiteInfo[], permissions: Permissions): PlannedSuite[] {
+/** `profilePath` names the profile in skip reasons, exactly as the fixtures word them at run time. */
+export function planRun(profile: Profile, profilePath: string, suites: SuiteInfo[], permissions: Permissions): PlannedSuite[] {
   const guard = new BlastRadius(profile, permissions);
   return suites.map((suite) => {
-    const blocked = unusable(profile);
-    const missing = suite.needs.filter((c) => !profile.target.capabilities.includes(c));
-    const unusableNeeds = suite.needs.filter((c) => profile.target.capabilities.includes(c) && blocked.has(c));
+    const lack = plannedLack(profile, profilePath, suite.needs);
     const faults = suite.faults.map((f) => {
       const verdict = f.quorumLoss ? guard.mayLoseQuorum() : f.nodeDown ? guard.mayBeDestructive() : { allowed: true as const };
       return verdict.allowed
         ? { ...f, verdict: 'allowed' as const, reason: undefined }
         : { ...f, verdict: 'refused' as const, reason: verdict.reason };
     });
-    if (missing.length) return { suite, status: 'skip', reason: `target lacks capability ${missing.join(', ')}`, faults };
-    if (unusableNeeds.length) return { suite, status: 'skip', reason: unusableNeeds.map((c) => `${c}: ${blocked.get(c)}`).join('; '), faults };
+    if (lack) return { suite, status: 'skip', reason: lack, faults };
     const refusedAll = faults.length > 0 && faults.filter((f) => !f.quorumLoss).every((f) => f.verdict === 'refused');
     if (refusedAll) return { suite, status: 'refused', reason: faults.find((f) => f.reason)?.reason, faults };
     return { suite, status: 'run', faults };

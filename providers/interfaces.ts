@@ -1,7 +1,8 @@
 /**
- * What suites receive. Suites program against these interfaces only; each target kind provides
- * implementations (lab, talos-proxmox, generic). A capability the target lacks means the fixture is
- * absent and the suite that needs it is skipped with that reason.
+ * The interfaces suites program against. Providers implement them and each target kind (fixtures/targets/) picks
+ * the implementations its profile allows: node power through the Proxmox API (lab and talos-proxmox), etcd through
+ * member endpoints or talosctl, the VIP holder from the lab's namespaces or the neighbour table. Where a target has
+ * none, the fixture is absent and the suite that needs it is skipped with the reason.
  */
 import type { NodeSpec } from '../core/profile/schema.ts';
 
@@ -16,9 +17,6 @@ export interface NodeControl {
   /** ACPI shutdown (Proxmox `status/shutdown`; lab: SIGTERM in reverse start order). */
   shutdown(node: NodeSpec): Promise<void>;
   status(node: NodeSpec): Promise<PowerState>;
-  /** Cut the node off the LAN without stopping it; heal undoes it. Absent where unsupported. */
-  partition?(node: NodeSpec): Promise<void>;
-  heal?(node: NodeSpec): Promise<void>;
 }
 
 export interface EtcdMemberStatus {

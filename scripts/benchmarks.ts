@@ -13,7 +13,7 @@ import { labBinDir } from '../bootstrap/lab/build/index.ts';
 import { runSuites } from '../cli/commands/run.ts';
 import { EtcdGatewayProbe } from '../providers/etcd-gateway.ts';
 import { LabVipProbe } from '../providers/lab/vip-probe.ts';
-import { openTarget } from '../fixtures/target.ts';
+import { openTargetFile } from '../fixtures/targets/index.ts';
 import { labPaths } from '../providers/lab/paths.ts';
 import { GitRepo } from '../providers/gitops/git-repo.ts';
 import { currentGitopsSettings } from '../bootstrap/lab/lab-settings.ts';
@@ -65,7 +65,7 @@ async function idleUsage(seconds: number): Promise<{ cpuPercentOfOneCore: number
 
 /** How finely a failover can be timed: the latency of one probe round of each kind, healthy lab. */
 async function probeResolution(): Promise<string[]> {
-  const target = await openTarget(labPaths.profile());
+  const target = await openTargetFile(labPaths.profile());
   const vip = target.vip as LabVipProbe;
   const etcd = target.etcd as EtcdGatewayProbe;
   const time = async (fn: () => Promise<unknown>) => {
@@ -91,7 +91,7 @@ async function probeResolution(): Promise<string[]> {
  * and its sync Succeeded (100 ms polls). The branch is put back with a restoring commit afterwards.
  */
 async function gitopsConvergence(n: number, webhook: boolean): Promise<number[]> {
-  const target = await openTarget(labPaths.profile());
+  const target = await openTargetFile(labPaths.profile());
   const argocd = target.argocd!;
   const repo = await new GitRepo(target.gitops!.url, target.gitops!.branch).clone();
   const start = await repo.remoteHead();

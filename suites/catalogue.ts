@@ -1,28 +1,9 @@
 /**
- * The suites clusterproof ships, with what each needs and the faults it applies: the source of
- * `run --dry-run` plans and of the blast-radius check before anything runs. A project test keeps this list
- * and the files under suites/ in step.
+ * The suites clusterproof ships, with what each needs and the faults it applies: the one source of `run --dry-run`
+ * plans, of the blast-radius check before anything runs, and of each suite's describe name and skip (every suite
+ * file opens with `describeSuite(suite('<id>'), ...)`). A project test keeps this list and suites/ in step.
  */
-import type { Capability } from '../core/profile/schema.ts';
-
-export interface PlannedFault {
-  action: 'power-off' | 'shutdown' | 'partition' | 'scale' | 'git-push' | 'load' | 'patch';
-  /** which node or object, in words (the choice is made at run time, e.g. "the etcd leader") */
-  target: string;
-  /** takes a node down: counts against safety.maxNodesDown and needs destructive permission */
-  nodeDown: boolean;
-  /** leaves fewer control planes than etcd quorum needs */
-  quorumLoss?: boolean;
-  undo: string;
-}
-
-export interface SuiteInfo {
-  id: string;
-  file: string;
-  title: string;
-  needs: Capability[];
-  faults: PlannedFault[];
-}
+import type { PlannedFault, SuiteInfo } from '../fixtures/suite-info.ts';
 
 const powerOff = (target: string, extra: Partial<PlannedFault> = {}): PlannedFault => ({
   action: 'power-off',
@@ -47,7 +28,7 @@ export const CATALOGUE: SuiteInfo[] = [
     id: 'ha/etcd-quorum',
     file: 'suites/ha/etcd-quorum.test.ts',
     title: 'etcd keeps quorum with one control plane down, loses it with two, and recovers every key',
-    needs: ['node-power', 'etcd-direct'],
+    needs: ['node-power', 'etcd-direct', 'etcd-keys'],
     faults: [
       powerOff('the etcd leader (a control-plane node)'),
       powerOff('an etcd follower (a control-plane node)'),
@@ -95,3 +76,12 @@ export const CATALOGUE: SuiteInfo[] = [
     ],
   },
 ];
+
+/** The catalogue entry of a suite, by id; a suite file names itself through this, so a typo fails at load. */
+export function suite(id: string): SuiteInfo {
+  const info = CATALOGUE.find((s) => s.id === id);
+  if (!info) throw new Error(`suite "${id}" is not in suites/catalogue.ts (known: ${CATALOGUE.map((s) => s.id).join(', ')})`);
+  return info;
+}
+
+export type { PlannedFault, SuiteInfo };

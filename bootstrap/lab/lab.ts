@@ -14,6 +14,7 @@ import { UserError } from '../../core/errors.ts';
 import { LAB_UP_MARKER } from '../../core/safety/destinations.ts';
 import { httpsRequest } from '../../providers/https-json.ts';
 import { requireRoot, requireTools } from '../../core/command.ts';
+import { labRuntimeTools } from './prerequisites.ts';
 import { networkDown, networkStatus, networkUp } from './network.ts';
 import { labPaths, labStateDir } from '../../providers/lab/paths.ts';
 import { killRecorded, procStartTime, type ProcessRecord } from './process-manager.ts';
@@ -169,7 +170,7 @@ export interface LabUpOptions {
 export async function labUp(progress: Progress = () => undefined, opts: LabUpOptions = {}): Promise<LabUpResult> {
   const started = performance.now();
   requireRoot('clusterproof lab up');
-  requireTools('ip', 'iptables', 'openssl', 'git', 'redis-check-rdb');
+  requireTools(...labRuntimeTools());
   const bin = resolveLabBinaries(); // fails early, naming `clusterproof lab build`
   componentBinary('argocd');
   componentBinary('metallb-controller');

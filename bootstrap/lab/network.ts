@@ -123,15 +123,6 @@ export async function networkStatus(): Promise<NetworkStatus> {
   return { up, bridge: bridgeStatus, routes: routeStatus, nodes, strays };
 }
 
-/**
- * Cheap check, no root needed, for network-safety guards: the bridge holds the host's lab address and the
- * unreachable guard route is in place, i.e. lab addresses go to the lab and nowhere else.
- */
-export async function labNetworkIsUp(): Promise<boolean> {
-  const [addrs, routes] = await Promise.all([listAddrs(), listRoutes()]);
-  return hasAddress(addrs, bridge.name, bridge.ip) && routes.some(isGuardRoute);
-}
-
 function isGuardRoute(r: { type?: string; dst: string; protocol?: string }): boolean {
   return r.type === 'unreachable' && r.dst === labPlan.range && r.protocol === String(labRouteProtocol);
 }

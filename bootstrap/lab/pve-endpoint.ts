@@ -22,7 +22,11 @@ export function labNodeOfVmid(vmid: number): string | undefined {
   return Object.entries(LAB_VMIDS).find(([, id]) => id === vmid)?.[0];
 }
 
-/** Node power as the lab supervisor implements it (Proxmox meanings; see DESIGN.md "The lab"). */
+/**
+ * Node power as the lab supervisor implements it, with Proxmox's meanings: `stop` is a power loss (every process
+ * of the node killed at once, its link down), `shutdown` an ACPI shutdown (SIGTERM in reverse start order, each
+ * process given the timeout before SIGKILL), `start` a boot that keeps the node's data directories.
+ */
 export type LabPowerBackend = VmPowerBackend;
 
 export interface LabPveEndpointOptions {

@@ -1,3 +1,4 @@
+import { reachesBeyondLab } from '../../core/profile/target-kind.ts';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -25,10 +26,12 @@ Examples:
   clusterproof bootstrap --profile my-homelab.yaml                     build (or converge) the cluster
   clusterproof bootstrap --profile my-homelab.yaml --destroy           remove the VMs it created, after confirmation
   clusterproof bootstrap --profile my-homelab.yaml --recover-from db.snapshot   rebuild, etcd restored from a snapshot
-
-Lint runs first: a profile with topology errors is never planned (exit 1). Every step is idempotent: after a
-failure, fix the cause and run the same command again. Prerequisites and disaster recovery: docs/homelab-runbook.md.
 `;
+
+const SUMMARY =
+  'Stand the stack up on Proxmox VE from a profile: the Talos ISO and one VM per node, Talos machine configs ' +
+  '(generated and validated by talosctl), etcd bootstrap, Cilium, MetalLB, ArgoCD and the gitops app of apps. ' +
+  'Idempotent: existing VMs (by name and tag) are adopted and only what differs is changed.';
 
 /** The Proxmox client from the profile: token from its references, CA pinned from caFile; --insecure only loudly. */
 export async function proxmoxClientFor(plan: BootstrapPlan, insecure: boolean): Promise<ProxmoxClient> {
@@ -56,7 +59,7 @@ export async function proxmoxClientFor(plan: BootstrapPlan, insecure: boolean): 
     caFile,
     insecure,
     // a real homelab: the profile opted in by naming its addresses; the lab and loopback are allowed anyway
-    allowRemote: plan.settings.profile.target.kind !== 'lab',
+    allowRemote: reachesBeyondLab(plan.settings.profile),
     // a VM create or an ISO download can take longer than a status read
     requestTimeoutMs: 60_000,
   });
@@ -101,7 +104,7 @@ export async function runBootstrap(opts: BootstrapCliOptions): Promise<number> {
       tools: new ProcessToolRunner(),
       log: (l) => process.stdout.write(`${l}\n`),
       confirm: (q) => (opts.yes ? Promise.resolve(true) : askToConfirm(q, plan.settings.profile.metadata.name)),
-      allowRemote: plan.settings.profile.target.kind !== 'lab',
+      allowRemote: reachesBeyondLab(plan.settings.profile),
     });
   } finally {
     client.close();
@@ -117,10 +120,12 @@ export async function runBootstrap(opts: BootstrapCliOptions): Promise<number> {
 export function registerBootstrap(program: Command): void {
   program
     .command('bootstrap')
+    .summary(SUMMARY)
     .description(
-      'Stand the stack up on Proxmox VE from a profile: the Talos ISO and one VM per node, Talos machine configs ' +
-        '(generated and validated by talosctl), etcd bootstrap, Cilium, MetalLB, ArgoCD and the gitops app of apps. ' +
-        'Idempotent: existing VMs (by name and tag) are adopted and only what differs is changed.',
+      `${SUMMARY}\n\n` +
+        'Lint runs first: a profile with topology errors is never planned (exit 1). Every step is idempotent: ' +
+        'after a failure, fix the cause and run the same command again. ' +
+        'Prerequisites and disaster recovery: docs/homelab-runbook.md.',
     )
     .requiredOption('-p, --profile <file>', 'homelab profile (YAML), e.g. profiles/seed.yaml')
     .option('--dry-run', 'print the ordered plan (API calls, talosctl/helm/kubectl commands, manifests) and change nothing')

@@ -10,10 +10,10 @@ export function registerLabBuild(lab: Command): void {
   lab
     .command('build')
     .description(
-      "Build the lab's upstream components from the Go module proxy (go build; needs Go >= 1.26 on PATH).\n" +
-        `Cached by version in ${cacheDir()}/bin/<component>-<version>/ (CLUSTERPROOF_CACHE_DIR overrides);\n` +
-        'a component already built and reporting its version is skipped, so a second run takes seconds.\n' +
-        'Build logs: <cache>/logs/<component>-<version>.log (kept when a build fails).\n' +
+      "Build the lab's upstream components from the Go module proxy (go build; needs Go >= 1.26 on PATH). " +
+        `Cached by version in ${cacheDir()}/bin/<component>-<version>/ (CLUSTERPROOF_CACHE_DIR overrides); ` +
+        'a component already built and reporting its version is skipped, so a second run takes seconds. ' +
+        'Build logs: <cache>/logs/<component>-<version>.log (kept when a build fails). ' +
         `Components: ${COMPONENTS.map((c) => `${c.name} ${c.version}${c.default ? '' : ' (opt-in)'}`).join(', ')}.`,
     )
     .option('--only <names>', 'only these components or binaries, comma-separated (e.g. etcd,kwok or kube-apiserver)', list)

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { labDown, labUp } from '../../bootstrap/lab/lab.ts';
+import { ensureLabPrerequisites } from '../../bootstrap/lab/prerequisites.ts';
 import { labStatus, formatLabStatus } from '../../bootstrap/lab/status.ts';
 import { registerLabBuild } from './lab-build.ts';
 import { labNode, labPlan } from '../../providers/lab/plan.ts';
@@ -32,8 +33,8 @@ export function registerLab(program: Command): void {
   const lab = program
     .command('lab')
     .description(
-      'The embedded lab: the seed topology (3 control planes behind a VIP, 2 workers) on this machine, made of\n' +
-        'real etcd, kube-apiserver, controller-manager, scheduler and kwok nodes in network namespaces on\n' +
+      'The embedded lab: the seed topology (3 control planes behind a VIP, 2 workers) on this machine, made of ' +
+        'real etcd, kube-apiserver, controller-manager, scheduler and kwok nodes in network namespaces on ' +
         '198.18.40.0/24. Needs root. Typical use: lab build, lab up, run --target lab, lab down.',
     );
   registerLabBuild(lab);
@@ -51,6 +52,7 @@ export function registerLab(program: Command): void {
       new Option('--poll-jitter <seconds>', 'ArgoCD reconciliation jitter; upstream default 60').env('CLUSTERPROOF_LAB_POLL_JITTER').argParser(seconds('--poll-jitter', true)),
     )
     .action(async (opts: { variant?: string; pollInterval?: number; pollJitter?: number }) => {
+      await ensureLabPrerequisites({ command: 'node bin/clusterproof.mjs lab up' });
       const started = performance.now();
       const result = await labUp((step) => console.log(`${stamp(started)} ${step}`), {
         variant: parseVariant(opts.variant),

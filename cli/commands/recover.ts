@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../core/errors.ts';
-import { ledgerDir } from '../../fixtures/ledger/ledger.ts';
-import { recover } from '../../fixtures/ledger/recover.ts';
+import { ledgerDir } from '../../fixtures/faults/ledger.ts';
+import { recover } from '../../fixtures/faults/recover.ts';
 
 export function registerRecover(program: Command): void {
   program
     .command('recover')
     .description(
-      'Undo every fault left behind by a runner that died (crash, SIGKILL, lost CI job).\n' +
-        'Faults are recorded in the ledger before they are applied, so this always knows what to undo.\n' +
+      'Undo every fault left behind by a runner that died (crash, SIGKILL, lost CI job). ' +
+        'Faults are recorded in the ledger before they are applied, so this always knows what to undo. ' +
         'Running it again when nothing is left is a no-op.',
     )
     .option('--run <id>', 'only the faults of this run id')

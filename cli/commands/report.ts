@@ -18,13 +18,19 @@ interface ReportOptions {
   open?: boolean;
 }
 
+const SUMMARY =
+  'Build the HTML report offline with Allure 3: one self-contained index.html showing each experiment with its ' +
+  'timeline chart and evidence (all redacted), trends across runs, environment info, and failures sorted into ' +
+  'infrastructure flakes and property violations.';
+
 export function registerReport(program: Command): void {
   program
     .command('report')
+    .summary(SUMMARY)
     .description(
-      'Build the HTML report offline with Allure 3: one self-contained index.html showing each experiment with its ' +
-        'timeline chart and evidence (all redacted), trends across runs, environment info, and failures sorted into ' +
-        'infrastructure flakes and property violations.',
+      `${SUMMARY}\n\n` +
+        'The results directory also keeps environment.properties: whatever produced the results (a suite run, ' +
+        'the lab) may have recorded the target and component versions there; --target/--profile/--env add to it.',
     )
     .option('--results <dir>', 'Allure results to read (default: $ALLURE_RESULTS_DIR or reports/allure-results)')
     .option('--output <dir>', 'where to write the report (default: reports/allure-report)')
@@ -37,9 +43,7 @@ export function registerReport(program: Command): void {
     .option('--open', 'open the report in the default browser afterwards (default: just print where it is)')
     .addHelpText(
       'after',
-      '\nThe results directory also keeps environment.properties: whatever produced the results (a suite run,\n' +
-        'the lab) may have recorded the target and component versions there; --target/--profile/--env add to it.\n' +
-        'Examples:\n' +
+      '\nExamples:\n' +
         '  clusterproof report\n' +
         '  clusterproof report --target lab --profile profiles/lab.yaml --env etcd.version=3.6.5\n' +
         '  clusterproof report --results /tmp/run-42/allure-results --output /tmp/run-42/report',

@@ -8,13 +8,16 @@ import { ExitCode, UserError } from '../../core/errors.ts';
 import { loadProfile } from '../../core/profile/load.ts';
 import { lintProfile } from '../../core/lint/lint.ts';
 import { formatPlan, planRun, selectSuites } from '../plan.ts';
-import { recover } from '../../fixtures/ledger/recover.ts';
-import { openTarget } from '../../fixtures/target.ts';
+import { recover } from '../../fixtures/faults/recover.ts';
+import { openTarget } from '../../fixtures/targets/index.ts';
+import { encodeRunContext, type RunContext } from '../../fixtures/run-context.ts';
+import { reachesBeyondLab } from '../../core/profile/target-kind.ts';
+import type { Profile } from '../../core/profile/schema.ts';
 import { writeEnvironment } from '../../core/report/environment.ts';
 import * as k8s from '@kubernetes/client-node';
 import { labPaths } from '../../providers/lab/paths.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface RunOptions {
   profile?: string;
@@ -55,7 +58,7 @@ export async function runSuites(opts: RunOptions): Promise<number> {
       for (const f of lintErrors) console.log(`  ${f.path}: ${f.message}`);
       console.log('');
     }
-    console.log(formatPlan(profile.metadata.name, planRun(profile, selectSuites(opts.suite), permissions)));
+    console.log(formatPlan(profile.metadata.name, planRun(profile, profilePath, selectSuites(opts.suite), permissions)));
     return lintErrors.length ? ExitCode.checkFailed : ExitCode.ok;
   }
   if (lintErrors.length) {
@@ -65,7 +68,7 @@ export async function runSuites(opts: RunOptions): Promise<number> {
       ExitCode.checkFailed,
     );
   }
-  const plan = planRun(profile, selectSuites(opts.suite), permissions);
+  const plan = planRun(profile, profilePath, selectSuites(opts.suite), permissions);
   const files = plan.filter((p) => p.status === 'run').map((p) => p.suite.file);
   for (const p of plan.filter((p) => p.status !== 'run')) console.log(`${p.status}: ${p.suite.id}: ${p.reason}`);
   if (!files.length) {
@@ -79,17 +82,14 @@ export async function runSuites(opts: RunOptions): Promise<number> {
   if (opts.cleanResults) rmSync(resultsDir, { recursive: true, force: true });
   mkdirSync(resultsDir, { recursive: true });
   if (opts.measurements) mkdirSync(dirname(resolve(opts.measurements)), { recursive: true });
-  const env = {
-    ...process.env,
-    CLUSTERPROOF_PROFILE: profilePath,
-    CLUSTERPROOF_RUN_ID: runId,
-    CLUSTERPROOF_DESTRUCTIVE: permissions.destructive ? '1' : '0',
-    CLUSTERPROOF_ALLOW_QUORUM_LOSS: permissions.quorumLoss ? '1' : '0',
-    CLUSTERPROOF_ALLOW_REMOTE: profile.target.kind === 'lab' ? '0' : '1',
-    ALLURE_RESULTS_DIR: resultsDir,
-    ...(profile.target.kind === 'lab' ? { CLUSTERPROOF_LAB_LOG_DIR: labPaths.logs() } : {}),
-    ...(opts.measurements ? { CLUSTERPROOF_MEASUREMENTS: resolve(opts.measurements) } : {}),
+  const context: RunContext = {
+    profilePath,
+    runId,
+    permissions,
+    allowRemote: reachesBeyondLab(profile),
+    measurementsFile: opts.measurements ? resolve(opts.measurements) : undefined,
   };
+  const env = { ...process.env, ...encodeRunContext(context), ALLURE_RESULTS_DIR: resultsDir };
   console.log(`run ${runId}: ${files.length} suite(s) against "${profile.metadata.name}" (${profilePath})`);
   const filter = opts.grep ? ['--testNamePattern', opts.grep] : [];
   const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'suites', ...filter, ...files], {
@@ -107,7 +107,7 @@ export async function runSuites(opts: RunOptions): Promise<number> {
   const code = await new Promise<number>((r) => child.once('exit', (c, s) => r(c ?? (s ? 128 : 1))));
   process.off('SIGINT', forward);
   process.off('SIGTERM', forward);
-  writeEnvironment(resultsDir, await runEnvironment(profilePath, runId));
+  writeEnvironment(resultsDir, await runEnvironment(profile, profilePath, runId));
   // Backstop: whatever the test process managed, nothing this run broke stays broken.
   const left = await recover({ runId, force: true });
   if (left.undone.length) console.log(`recovered ${left.undone.length} fault(s) the run left behind: ${left.undone.map((r) => r.description).join(', ')}`);
@@ -117,8 +117,7 @@ export async function runSuites(opts: RunOptions): Promise<number> {
 }
 
 /** What the report's environment block shows: the target and the versions it really runs. */
-async function runEnvironment(profilePath: string, runId: string): Promise<Record<string, string>> {
-  const { profile } = await loadProfile(profilePath);
+async function runEnvironment(profile: Profile, profilePath: string, runId: string): Promise<Record<string, string>> {
   const env: Record<string, string> = {
     target: profile.metadata.name,
     'target.kind': profile.target.kind,
@@ -127,7 +126,7 @@ async function runEnvironment(profilePath: string, runId: string): Promise<Recor
     capabilities: profile.target.capabilities.join(', '),
   };
   try {
-    const target = await openTarget(profilePath, { allowRemote: profile.target.kind !== 'lab' });
+    const target = await openTarget(profile, profilePath, { allowRemote: reachesBeyondLab(profile) });
     const version = await target.kube.config.makeApiClient(k8s.VersionApi).getCode();
     env['kubernetes.version'] = version.gitVersion;
     const members = target.etcd ? await target.etcd.members() : [];

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { buildComponents } from '../../bootstrap/lab/build/index.ts';
 import { labUp } from '../../bootstrap/lab/lab.ts';
+import { ensureLabPrerequisites } from '../../bootstrap/lab/prerequisites.ts';
 import { runSuites } from './run.ts';
 import { buildReport } from '../../core/report/build.ts';
 
@@ -12,6 +13,8 @@ export function registerStart(program: Command): void {
     .action(async () => {
       const started = performance.now();
       const t = () => `[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s]`;
+      // every host prerequisite, before a build that can take 20 minutes
+      await ensureLabPrerequisites({ command: 'npm start', building: true });
       console.log(`${t()} 1/4 building lab components (cached after the first build)`);
       await buildComponents({});
       console.log(`${t()} 2/4 lab up`);

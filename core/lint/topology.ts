@@ -59,19 +59,6 @@ export function topologyOf(profile: Profile): Topology {
   };
 }
 
-/** Everything declared at an address, in words: "node cp-node-1 (control-plane)", "the API VIP", ... */
-export function occupants(t: Topology, ip: number): string[] {
-  const found: string[] = [];
-  for (const n of t.nodes) if (n.ip === ip) found.push(`node ${n.spec.name} (${n.spec.role})`);
-  if (t.vip === ip) found.push('the API VIP');
-  if (t.gateway === ip) found.push('the gateway');
-  if (t.subnet && t.subnet.prefix < 31) {
-    if (ip === t.subnet.first) found.push(`the network address of ${t.profile.network.subnet}`);
-    if (ip === t.subnet.last) found.push(`the broadcast address of ${t.profile.network.subnet}`);
-  }
-  return found;
-}
-
 export function nodeAt(t: Topology, ip: number): NodeView | undefined {
   return t.nodes.find((n) => n.ip === ip);
 }

@@ -17,10 +17,6 @@ export interface ResultsSummary {
   redactedFiles: number;
 }
 
-export function countResults(resultsDir: string): number {
-  return readdirSync(resultsDir).filter((f) => f.endsWith('-result.json')).length;
-}
-
 export function redactResultsDir(resultsDir: string): ResultsSummary {
   let results = 0;
   let redactedFiles = 0;

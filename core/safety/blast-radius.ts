@@ -3,16 +3,12 @@
  * need --destructive; taking etcd quorum away needs its own --allow-quorum-loss; protected nodes are never
  * touched; never more nodes down at once than the profile allows.
  */
+import { isOwnLab } from '../profile/target-kind.ts';
 import type { NodeSpec, Profile } from '../profile/schema.ts';
 
 export interface Permissions {
   destructive: boolean;
   quorumLoss: boolean;
-}
-
-/** Permissions as `clusterproof run` hands them to the test processes. */
-export function permissionsFromEnv(env: NodeJS.ProcessEnv = process.env): Permissions {
-  return { destructive: env.CLUSTERPROOF_DESTRUCTIVE === '1', quorumLoss: env.CLUSTERPROOF_ALLOW_QUORUM_LOSS === '1' };
 }
 
 export type Verdict = { allowed: true } | { allowed: false; reason: string };
@@ -24,7 +20,7 @@ export class BlastRadius {
   ) {}
 
   private get isLab(): boolean {
-    return this.profile.target.kind === 'lab';
+    return isOwnLab(this.profile);
   }
 
   mayBeDestructive(): Verdict {

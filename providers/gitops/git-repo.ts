@@ -61,7 +61,13 @@ export class GitRepo {
   /** A fresh shallow-free clone of the branch in a temporary directory. */
   async clone(): Promise<this> {
     this.dir = await mkdtemp(join(tmpdir(), 'clusterproof-git-'));
-    await run(['git', 'clone', '--quiet', '--branch', this.branch, this.url, this.dir], { env: gitEnv(), timeoutMs: 120_000 });
+    try {
+      await run(['git', 'clone', '--quiet', '--branch', this.branch, this.url, this.dir], { env: gitEnv(), timeoutMs: 120_000 });
+    } catch (err) {
+      await rm(this.dir, { recursive: true, force: true });
+      this.dir = undefined;
+      throw err;
+    }
     return this;
   }
 

@@ -6,14 +6,14 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { contains, parseIpv4, parsePoolEntry } from '../../core/net/ipv4.ts';
-import { loadProfile } from '../../core/profile/load.ts';
 import type { Profile } from '../../core/profile/schema.ts';
 import { etcdMembersHealthy } from '../../fixtures/checks.ts';
 import { eventually, failed, pending, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
 import { apiGet } from '../../providers/api-get.ts';
 import { KubeAccess } from '../../providers/kube.ts';
-import { profilePathFromEnv } from '../../fixtures/target.ts';
-import { describe, expect, test } from '../../fixtures/test.ts';
+import { runContext, runProfile } from '../../fixtures/run-context.ts';
+import { describeSuite, expect, skipBecause, test } from '../../fixtures/test.ts';
+import { suite } from '../catalogue.ts';
 import { describeApp } from '../../providers/gitops/argocd.ts';
 import { workloadAvailable } from '../../fixtures/workload-checks.ts';
 import { describeWorkload, workloadOf } from '../../fixtures/workloads.ts';
@@ -23,8 +23,8 @@ const EXCLUDE_FROM_LB_LABEL = 'node.kubernetes.io/exclude-from-external-load-bal
 /** long enough to ride out a rollout or a node that was just restored, short enough to report a broken cluster soon */
 const HEALTH_TIMEOUT_MS = 60_000;
 
-const { profile: declared } = await loadProfile(profilePathFromEnv());
-const allowRemote = process.env.CLUSTERPROOF_ALLOW_REMOTE === '1';
+const declared = await runProfile();
+const { allowRemote } = runContext();
 const nameOf = (o: { metadata?: k8s.V1ObjectMeta }) => `${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
 
 function profileNodesReady(kube: KubeAccess, names: string[]): Check {
@@ -84,7 +84,7 @@ function loadBalancerIpsFromPools(kube: KubeAccess, profile: Profile): Check {
   };
 }
 
-describe('conformance/cluster-health', () => {
+describeSuite(suite('conformance/cluster-health'), () => {
   test('every profile node exists and is Ready', async ({ kube, profile }) => {
     await eventually('every profile node Ready', profileNodesReady(kube, profile.nodes.map((n) => n.name)), { timeoutMs: HEALTH_TIMEOUT_MS });
   });
@@ -143,7 +143,7 @@ describe('conformance/cluster-health', () => {
       // without a LoadBalancer controller only the addresses that are there can be checked
       const outcome = await check();
       if (outcome.state === 'failed') throw new Error(outcome.message);
-      if (outcome.state === 'pending') skip(`${outcome.message}, and ${lacking}`);
+      if (outcome.state === 'pending') await skipBecause(skip, `${outcome.message}, and ${lacking}`);
       return;
     }
     await eventually('LoadBalancer addresses assigned from the pools', check, { timeoutMs: 30_000 });

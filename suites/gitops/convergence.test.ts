@@ -13,13 +13,14 @@ import { parameter } from 'allure-js-commons';
 import { attachText } from '../../core/report/attach.ts';
 import { consistently, eventually, failed, pending, succeeded } from '../../fixtures/expect/expectation.ts';
 import { appsSyncedAt, waitConverged } from '../../fixtures/gitops-checks.ts';
+import { widened } from '../../fixtures/slo.ts';
 import { editManifest, type GitopsWorkspace } from '../../fixtures/gitops-workspace.ts';
 import { noTrackedAppReason, trackedApps, type TrackedApp } from '../../fixtures/gitops-apps.ts';
 import { appError, describeApp, type ArgoCDApps } from '../../providers/gitops/argocd.ts';
 import { describeDelivery } from '../../providers/gitops/webhook-deliveries.ts';
-import { ProbeFailed } from '../../fixtures/timeline/timeline.ts';
-import { readWorkload, scaleWorkload, workloadOf } from '../../fixtures/workloads.ts';
-import { describe, expect, test } from '../../fixtures/test.ts';
+import { readWorkload, workloadOf } from '../../fixtures/workloads.ts';
+import { describeSuite, expect, skipBecause, test } from '../../fixtures/test.ts';
+import { suite } from '../catalogue.ts';
 import type { KubeAccess } from '../../providers/kube.ts';
 import type { Profile } from '../../core/profile/schema.ts';
 
@@ -37,7 +38,7 @@ interface Plan {
 async function planFor(gitops: GitopsWorkspace, argocd: ArgoCDApps, profile: Profile, skip: (note?: string) => never): Promise<Plan> {
   const tracked = await trackedApps(argocd, profile, gitops.repo);
   const rollout = tracked.find((t) => t.spec.workload.kind === 'Deployment');
-  if (!rollout) skip(noTrackedAppReason(profile, gitops.repo));
+  if (!rollout) await skipBecause(skip, noTrackedAppReason(profile, gitops.repo));
   const scale = tracked.find((t) => t !== rollout && t.spec.workload.antiAffinity !== 'required');
   const apps = [...new Set([rollout!.application, ...(scale ? [scale.application] : [])])];
   return { rollout: rollout!, scale, apps };
@@ -88,7 +89,7 @@ async function liveImage(kube: KubeAccess, t: TrackedApp): Promise<string | unde
   return w.spec?.template.spec?.containers[0]?.image;
 }
 
-describe('gitops/convergence', () => {
+describeSuite(suite('gitops/convergence'), () => {
   test('a commit converges through the webhook, and its revert converges back', async ({ gitops, argocd, kube, profile, timeline, slo, skip, task }) => {
     const plan = await planFor(gitops, argocd, profile, skip);
     await steady(gitops, argocd, plan.apps);
@@ -108,8 +109,7 @@ describe('gitops/convergence', () => {
       }
     });
     await waitConverged(timeline, argocd, plan.apps, push, {
-      sloSeconds: slo.gitopsWebhookConvergenceSeconds,
-      sloName: 'slo.gitopsWebhookConvergenceSeconds',
+      slo: slo.gitopsWebhookConvergenceSeconds,
       deliveries: gitops.deliveries,
       name: 'pushed commit Synced and Healthy (webhook)',
     });
@@ -125,8 +125,7 @@ describe('gitops/convergence', () => {
       await repo.revert(push.sha);
     });
     await waitConverged(timeline, argocd, plan.apps, revert, {
-      sloSeconds: slo.gitopsWebhookConvergenceSeconds,
-      sloName: 'slo.gitopsWebhookConvergenceSeconds',
+      slo: slo.gitopsWebhookConvergenceSeconds,
       deliveries: gitops.deliveries,
       name: 'revert Synced and Healthy (webhook)',
     });
@@ -141,8 +140,7 @@ describe('gitops/convergence', () => {
       await repo.write(configMapFile(plan.rollout), configMapYaml(plan.rollout, task.name));
     });
     await waitConverged(timeline, argocd, [plan.rollout.application], add, {
-      sloSeconds: slo.gitopsWebhookConvergenceSeconds,
-      sloName: 'slo.gitopsWebhookConvergenceSeconds',
+      slo: slo.gitopsWebhookConvergenceSeconds,
       deliveries: gitops.deliveries,
       name: 'ConfigMap added from git',
     });
@@ -154,10 +152,11 @@ describe('gitops/convergence', () => {
       `ConfigMap ${CONFIGMAP} pruned`,
       async () => {
         const s = await argocd.app(plan.rollout.application);
-        if (await configMapExists(kube, plan.rollout)) throw new Error(`still there; ${describeApp(s)}`);
-        return s.sync === 'Synced' && s.revision === remove.sha ? s : undefined;
+        if (await configMapExists(kube, plan.rollout)) return pending(`still there; ${describeApp(s)}`);
+        return s.sync === 'Synced' && s.revision === remove.sha ? succeeded(`gone; ${describeApp(s)}`) : pending(`gone, but ${describeApp(s)}`);
       },
-      { sloSeconds: slo.gitopsWebhookConvergenceSeconds, sloName: 'slo.gitopsWebhookConvergenceSeconds', kind: 'recovery', intervalMs: 250 },
+      slo.gitopsWebhookConvergenceSeconds,
+      { kind: 'recovery', intervalMs: 250 },
     );
   });
 
@@ -179,9 +178,8 @@ describe('gitops/convergence', () => {
       expect(d?.skipped, `the git server sent no webhook for ${push.sha.slice(0, 12)}: ${d ? describeDelivery(d) : 'no record'}`).toBe(true);
     }
     const { seconds } = await waitConverged(timeline, argocd, [plan.rollout.application], push, {
-      sloSeconds: slo.gitopsPollConvergenceSeconds,
-      sloName: 'slo.gitopsPollConvergenceSeconds',
-      timeoutSeconds: slo.gitopsPollConvergenceSeconds + 30,
+      slo: slo.gitopsPollConvergenceSeconds,
+      timeoutSeconds: slo.gitopsPollConvergenceSeconds.seconds + 30,
       name: 'pushed commit Synced and Healthy (polling)',
     });
     await parameter('poll interval', `${interval} s + up to ${jitter} s`);
@@ -189,34 +187,29 @@ describe('gitops/convergence', () => {
     expect(await configMapExists(kube, plan.rollout)).toBe(true);
   });
 
-  test('live drift on a managed object is reverted by self-heal', async ({ gitops, argocd, kube, profile, ledger, target, timeline, slo, skip }) => {
+  test('live drift on a managed object is reverted by self-heal', async ({ gitops, argocd, kube, profile, faults, timeline, slo, skip }) => {
     const plan = await planFor(gitops, argocd, profile, skip);
     await steady(gitops, argocd, plan.apps);
     const app = await argocd.app(plan.rollout.application);
-    if (!app.selfHeal) skip(`${app.name} has no automated self-heal (syncPolicy.automated.selfHeal)`);
+    if (!app.selfHeal) await skipBecause(skip, `${app.name} has no automated self-heal (syncPolicy.automated.selfHeal)`);
     const ref = workloadOf(plan.rollout.spec);
     const live = await readWorkload(kube, ref);
     const gitReplicas = live.spec?.replicas ?? 1;
     const generation = live.metadata?.generation ?? 0;
     const drifted = gitReplicas + 1;
-    // the fault is marked before it is applied: ArgoCD may heal it before this process reads it back
-    timeline.fault(`live drift: ${ref.name} scaled to ${drifted} (git says ${gitReplicas})`);
-    await ledger.apply(
-      `scale ${ref.namespace}/${ref.name} to ${drifted} behind git's back`,
-      { kind: 'kube.scale', params: { profile: target.profilePath, namespace: ref.namespace, name: ref.name, replicas: gitReplicas }, summary: `scale back to ${gitReplicas}` },
-      () => scaleWorkload(kube, ref, drifted),
-    );
+    await faults.scale(ref, drifted, { restoreTo: gitReplicas, behindGitsBack: true, why: `live drift: git says ${gitReplicas}` });
     await timeline.until(
       `self-heal: ${ref.name} back to ${gitReplicas} replicas`,
       async () => {
         const w = await readWorkload(kube, ref);
         const g = w.metadata?.generation ?? 0;
-        if (w.spec?.replicas !== gitReplicas) throw new Error(`${ref.name} still has ${w.spec?.replicas} replicas; ${describeApp(await argocd.app(app.name))}`);
+        if (w.spec?.replicas !== gitReplicas) return pending(`${ref.name} still has ${w.spec?.replicas} replicas; ${describeApp(await argocd.app(app.name))}`);
         // two spec changes since the steady state (the drift, then the heal) prove the drift landed and was undone
-        if (g < generation + 2) throw new Error(`${ref.name} is at generation ${g}, the drift to ${drifted} not applied or not healed yet (was ${generation})`);
-        return true;
+        if (g < generation + 2) return pending(`${ref.name} is at generation ${g}, the drift to ${drifted} not applied or not healed yet (was ${generation})`);
+        return succeeded(`${ref.name} back to ${gitReplicas} replicas at generation ${g}`);
       },
-      { sloSeconds: slo.selfHealSeconds, sloName: 'slo.selfHealSeconds', kind: 'recovery', intervalMs: 200 },
+      slo.selfHealSeconds,
+      { kind: 'recovery', intervalMs: 200 },
     );
     await eventually('the app Synced and Healthy again', appsSyncedAt(argocd, [app.name], () => gitops.head()), { timeoutMs: 60_000 });
   });
@@ -233,10 +226,12 @@ describe('gitops/convergence', () => {
       'the sync error surfaces',
       async () => {
         const s = await argocd.app(plan.rollout.application);
-        if (s.sync === 'Synced' && s.revision === bad.sha) throw new ProbeFailed(`ArgoCD synced the invalid manifest at ${bad.sha.slice(0, 12)}: ${describeApp(s)}`);
-        return s.revision === bad.sha || s.operation?.revision === bad.sha ? appError(s) : undefined;
+        if (s.sync === 'Synced' && s.revision === bad.sha) return failed(`ArgoCD synced the invalid manifest at ${bad.sha.slice(0, 12)}: ${describeApp(s)}`);
+        const error = s.revision === bad.sha || s.operation?.revision === bad.sha ? appError(s) : undefined;
+        return error ? succeeded(error, error) : pending(`no sync error for ${bad.sha.slice(0, 12)} yet: ${describeApp(s)}`);
       },
-      { sloSeconds: slo.gitopsWebhookConvergenceSeconds, sloName: 'slo.gitopsWebhookConvergenceSeconds', kind: 'symptom', intervalMs: 250 },
+      slo.gitopsWebhookConvergenceSeconds,
+      { kind: 'symptom', intervalMs: 250 },
     );
     await attachText('ArgoCD sync error', error);
     timeline.mark('sync error', 'symptom', error);
@@ -256,8 +251,7 @@ describe('gitops/convergence', () => {
     });
     // a failed sync is retried with backoff (retry.refresh picks the fix up at the next attempt): allow one step
     await waitConverged(timeline, argocd, [plan.rollout.application], fix, {
-      sloSeconds: slo.gitopsWebhookConvergenceSeconds + 40,
-      sloName: 'slo.gitopsWebhookConvergenceSeconds + 40 s (one retry backoff step)',
+      slo: widened(slo.gitopsWebhookConvergenceSeconds, 40, 'one retry backoff step'),
       deliveries: gitops.deliveries,
       name: 'the fixing commit Synced and Healthy',
     });

@@ -6,13 +6,12 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import type { AppSpec, Profile } from '../../core/profile/schema.ts';
-import { loadProfile } from '../../core/profile/load.ts';
 import { nodesReady } from '../../fixtures/checks.ts';
 import { all, consistently, eventually, pending, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
 import { KubeAccess } from '../../providers/kube.ts';
-import { profilePathFromEnv } from '../../fixtures/target.ts';
-import { describe, expect, test } from '../../fixtures/test.ts';
-import { pauseGitopsFor } from '../../fixtures/gitops-pause.ts';
+import { runProfile } from '../../fixtures/run-context.ts';
+import { describeSuite, expect, skipBecause, test } from '../../fixtures/test.ts';
+import { suite } from '../catalogue.ts';
 import { watchReadyReplicas } from '../../fixtures/watchers/ready-replicas-watch.ts';
 import { extraReplicasCoLocated, extraReplicasPending, replicasSpread, workloadSettled } from '../../fixtures/workload-checks.ts';
 import {
@@ -23,7 +22,6 @@ import {
   livePods,
   podName,
   readWorkload,
-  scaleWorkload,
   schedulableNodes,
   unschedulableMessage,
   workloadOf,
@@ -35,10 +33,10 @@ const STEADY_TIMEOUT_MS = 240_000;
 /** how long the scheduler's refusal must hold */
 const HOLD_MS = 5_000;
 
-const { profile: declared } = await loadProfile(profilePathFromEnv());
+const declared = await runProfile();
 const apps = declared.apps.filter((a) => a.workload.antiAffinity !== 'none');
 
-function steadyState(kube: KubeAccess, profile: Profile, app: AppSpec): Promise<number> {
+function steadyState(kube: KubeAccess, profile: Profile, app: AppSpec) {
   return eventually(
     `steady state: every node Ready, ${app.name} settled at ${app.workload.replicas} Ready replicas`,
     all(nodesReady(kube, profile.nodes.map((n) => n.name)), workloadSettled(kube, app)),
@@ -67,8 +65,8 @@ function evictionDelay(pod: k8s.V1Pod, taint: k8s.V1Taint): { seconds: number; t
   return { seconds: (evictedAt - new Date(taint.timeAdded!).getTime()) / 1000, toleratedSeconds: toleration?.tolerationSeconds ?? 0 };
 }
 
-describe('ha/anti-affinity', () => {
-  if (!apps.length) test.skip('no app in the profile declares pod anti-affinity', () => {});
+describeSuite(suite('ha/anti-affinity'), () => {
+  if (!apps.length) test('no app in the profile declares pod anti-affinity', async ({ skip }) => skipBecause(skip, 'no app in the profile declares pod anti-affinity'));
 
   for (const app of apps) {
     const ref = workloadOf(app);
@@ -83,25 +81,18 @@ describe('ha/anti-affinity', () => {
     test(`${app.name}: one replica more than the schedulable ${key} domains is ${required ? 'left Pending by the scheduler' : 'co-located'}`, async ({
       kube,
       profile,
-      target,
-      ledger,
+      faults,
       timeline,
     }) => {
       await steadyState(kube, profile, app);
       const workload = await readWorkload(kube, ref);
       const domains = domainsOf(schedulableNodes(await kube.nodes(), workload.spec?.template.spec, key), key);
       const replicas = domains.size + 1;
-      await pauseGitopsFor(target, ledger, timeline, ref.namespace);
-      const scaled = await ledger.apply(
-        `scale ${describeWorkload(ref)} to ${replicas} replicas`,
-        {
-          kind: 'kube.scale',
-          params: { profile: target.profilePath, kind: ref.kind, namespace: ref.namespace, name: ref.name, replicas: app.workload.replicas },
-          summary: `scale ${describeWorkload(ref)} back to ${app.workload.replicas} replicas`,
-        },
-        () => scaleWorkload(kube, ref, replicas),
-      );
-      timeline.fault(`scale to ${replicas} replicas`, `${domains.size} schedulable ${key} domains: ${[...domains].join(', ')}`);
+      await faults.pauseReconcileOf(ref.namespace, 'skip-reconcile: self-heal would undo the scale this test applies');
+      const scaled = await faults.scale(ref, replicas, {
+        restoreTo: app.workload.replicas,
+        why: `${domains.size} schedulable ${key} domains: ${[...domains].join(', ')}`,
+      });
 
       if (required) {
         const extraPending = extraReplicasPending(kube, app, replicas, domains.size);
@@ -114,7 +105,7 @@ describe('ha/anti-affinity', () => {
         timeline.mark('extra replica co-located', 'detection', (await coLocated()).message);
       }
 
-      await ledger.undo(scaled);
+      await scaled.undo();
       timeline.mark(`scaled back to ${app.workload.replicas} replicas`, 'recovery');
       await eventually(`${app.name} back at ${app.workload.replicas} replicas on distinct ${key}`, all(workloadSettled(kube, app), replicasSpread(kube, app)), {
         timeoutMs: 120_000,
@@ -130,7 +121,7 @@ describe('ha/anti-affinity', () => {
       timeline,
       skip,
     }) => {
-      if (app.workload.replicas < 2) skip(`${app.name} runs ${app.workload.replicas} replica: no service to keep through a node loss`);
+      if (app.workload.replicas < 2) await skipBecause(skip, `${app.name} runs ${app.workload.replicas} replica: no service to keep through a node loss`);
       await steadyState(kube, profile, app);
 
       const workload = await readWorkload(kube, ref);
@@ -153,16 +144,20 @@ describe('ha/anti-affinity', () => {
         const readNode = () => kube.core.readNode({ name: victim.name });
 
         const notReady = `${victim.name} NotReady`;
-        await timeline.until(notReady, async () => !KubeAccess.isReady(await readNode()), {
-          sloSeconds: slo.nodeNotReadySeconds,
-          sloName: 'slo.nodeNotReadySeconds',
-          kind: 'symptom',
-          intervalMs: 1000,
-        });
+        await timeline.until(
+          notReady,
+          async () => (KubeAccess.isReady(await readNode()) ? pending(`${victim.name} still Ready`) : succeeded(`${victim.name} NotReady`)),
+          slo.nodeNotReadySeconds,
+          { kind: 'symptom', intervalMs: 1000 },
+        );
         const { value: taint } = await timeline.until(
           `${UNREACHABLE}:NoExecute taint on ${victim.name}`,
-          async () => (await readNode()).spec?.taints?.find((t) => t.key === UNREACHABLE && t.effect === 'NoExecute'),
-          { sloSeconds: slo.nodeNotReadySeconds, sloName: 'slo.nodeNotReadySeconds', kind: 'detection', intervalMs: 1000 },
+          async () => {
+            const taint = (await readNode()).spec?.taints?.find((t) => t.key === UNREACHABLE && t.effect === 'NoExecute');
+            return taint ? succeeded(`tainted at ${String(taint.timeAdded)}`, taint) : pending(`${victim.name} not tainted ${UNREACHABLE}:NoExecute yet`);
+          },
+          slo.nodeNotReadySeconds,
+          { kind: 'detection', intervalMs: 1000 },
         );
 
         const uids = new Set(before.map((p) => p.metadata?.uid));
@@ -171,9 +166,11 @@ describe('ha/anti-affinity', () => {
           async () => {
             const pods = await allPods(kube, workload);
             const mine = pods.filter((p) => onVictim.some((v) => v.metadata?.uid === p.metadata?.uid));
-            return mine.every((p) => p.metadata?.deletionTimestamp) && mine;
+            const left = mine.filter((p) => !p.metadata?.deletionTimestamp);
+            return left.length ? pending(`not marked for deletion yet: ${left.map(podName).join(', ')}`) : succeeded(`${mine.length} pod(s) marked for deletion`, mine);
           },
-          { sloSeconds: slo.podEvictionSeconds, sloName: 'slo.podEvictionSeconds', since: notReady, intervalMs: 1000 },
+          slo.podEvictionSeconds,
+          { since: notReady, intervalMs: 1000 },
         );
         for (const pod of evicted) {
           const { seconds, toleratedSeconds } = evictionDelay(pod, taint);
@@ -185,8 +182,12 @@ describe('ha/anti-affinity', () => {
 
         const { value: replacement } = await timeline.until(
           'replacement replica created',
-          async () => (await livePods(kube, workload)).find((p) => !uids.has(p.metadata?.uid)),
-          { sloSeconds: slo.podEvictionSeconds, sloName: 'slo.podEvictionSeconds', since: notReady, intervalMs: 1000 },
+          async () => {
+            const fresh = (await livePods(kube, workload)).find((p) => !uids.has(p.metadata?.uid));
+            return fresh ? succeeded(`${podName(fresh)} created`, fresh) : pending(`no replica beyond ${before.map(podName).join(', ')} yet`);
+          },
+          slo.podEvictionSeconds,
+          { since: notReady, intervalMs: 1000 },
         );
         if (replacementStaysPending) {
           const stillPending = extraReplicasPending(kube, app, app.workload.replicas, app.workload.replicas - onVictim.length);
@@ -202,15 +203,11 @@ describe('ha/anti-affinity', () => {
 
         await nodes.restore(victim);
         const recovered = all(nodesReady(kube, [victim.name]), workloadSettled(kube, app), ...(required ? [replicasSpread(kube, app)] : []));
-        await timeline.until(
-          `${victim.name} Ready and ${app.name} available again`,
-          async () => {
-            const outcome = await recovered();
-            if (outcome.state === 'failed') throw new Error(outcome.message);
-            return outcome.state === 'succeeded';
-          },
-          { sloSeconds: slo.nodeRecoverySeconds, sloName: 'slo.nodeRecoverySeconds', since: `restore ${victim.name}`, kind: 'recovery', intervalMs: 1000 },
-        );
+        await timeline.until(`${victim.name} Ready and ${app.name} available again`, recovered, slo.nodeRecoverySeconds, {
+          since: `restore ${victim.name}`,
+          kind: 'recovery',
+          intervalMs: 1000,
+        });
       } finally {
         await readiness.stop();
       }

@@ -5,10 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { ciliumValues, metallbPoolManifests } from '../../bootstrap/addons/addons.ts';
+import { metallbPoolManifests } from '../../bootstrap/addons/addons.ts';
 import { childApplications, PLACEHOLDER_REPO, projectManifests, renderRepository, rootApplication } from '../../bootstrap/gitops/argocd.ts';
 import { BootstrapLintError, formatPlan, planBootstrap } from '../../bootstrap/plan.ts';
 import { ExitCode } from '../../core/errors.ts';
+import type { Profile } from '../../core/profile/schema.ts';
 import { runCli } from '../support/cli.ts';
 import { FIXED_SEED, fixedSeed } from './support.ts';
 import { mkdtempSync } from 'node:fs';
@@ -131,20 +132,70 @@ describe('clusterproof bootstrap --dry-run', () => {
 });
 
 describe('addon manifests', () => {
-  test('Cilium gets the values the Talos docs give (KubePrism on 7445, cgroup, capabilities without SYS_MODULE)', () => {
-    expect(ciliumValues()).toEqual({
-      ipam: { mode: 'kubernetes' },
-      kubeProxyReplacement: true,
-      securityContext: {
-        capabilities: {
-          ciliumAgent: ['CHOWN', 'KILL', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'SYS_ADMIN', 'SYS_RESOURCE', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'],
-          cleanCiliumState: ['NET_ADMIN', 'SYS_ADMIN', 'SYS_RESOURCE'],
-        },
-      },
-      cgroup: { autoMount: { enabled: false }, hostRoot: '/sys/fs/cgroup' },
-      k8sServiceHost: 'localhost',
-      k8sServicePort: 7445,
-    });
+  /**
+   * What the plan gives helm for Cilium (the values file the Cilium step writes and names in --values) and what it
+   * gives Talos for every node (patch-all): the Cilium values must fit what that Talos config leaves to Cilium.
+   */
+  function ciliumOnTalos(change?: (p: Profile) => void) {
+    const plan = planBootstrap(fixedSeed(change));
+    const writtenBy = (stepId: string, path: string) => {
+      const step = plan.steps.find((s) => s.id === stepId);
+      const file = step?.actions.find((a) => a.kind === 'file' && a.text === path);
+      expect(file?.body, `${stepId} writes ${path}`).toBeDefined();
+      return { step: step!, doc: parse(file!.body!) };
+    };
+    const cilium = writtenBy('addons/cilium', plan.files.ciliumValues);
+    const helm = cilium.step.actions.find((a) => a.kind === 'run' && a.text.startsWith('helm upgrade --install cilium '))?.text;
+    return { plan, values: cilium.doc, helm, talosPatch: writtenBy('talos/configs', plan.files.patchAll).doc };
+  }
+
+  test('Cilium takes over what Talos leaves out: kube-proxy, and the way to the API server (KubePrism, not the VIP)', () => {
+    const { plan, values, helm, talosPatch } = ciliumOnTalos();
+    expect(helm).toContain(` --values ${plan.files.ciliumValues} `);
+
+    // Talos runs no kube-proxy and no CNI (deploying-cilium), so Cilium must serve Services itself
+    expect(talosPatch.cluster.proxy.disabled).toBe(true);
+    expect(talosPatch.cluster.network.cni.name).toBe('none');
+    expect(values.kubeProxyReplacement).toBe(true);
+
+    // Without kube-proxy the kubernetes Service is not reachable before Cilium runs, so Cilium needs the API server's
+    // address itself. KubePrism serves it on every node's loopback, on 7445 by default since Talos 1.6 (kubeprism.md);
+    // the VIP would make the CNI depend on etcd and on VIP failover ("pods use KubePrism", vip.md).
+    const [major, minor] = plan.settings.spec.talos.version.replace(/^v/, '').split('.').map(Number);
+    expect(major > 1 || (major === 1 && minor >= 6), `Talos ${plan.settings.spec.talos.version} has KubePrism on by default`).toBe(true);
+    const kubePrism = talosPatch.machine?.features?.kubePrism;
+    expect(kubePrism?.enabled).not.toBe(false);
+    expect(['localhost', '127.0.0.1'], 'k8sServiceHost: KubePrism on the node\'s loopback').toContain(values.k8sServiceHost);
+    expect(values.k8sServicePort).toBe(kubePrism?.port ?? 7445);
+  });
+
+  test('Cilium fits Talos: cgroup v2 already mounted, no SYS_MODULE, pod addresses from the profile\'s podCIDR', () => {
+    const podCIDR = '10.200.0.0/16'; // not Talos' default, so it shows where pod addresses come from
+    const { values, talosPatch } = ciliumOnTalos((p) => (p.network.podCIDR = podCIDR));
+
+    // Talos mounts cgroup v2 at /sys/fs/cgroup itself; the chart's default mounts its own at /run/cilium/cgroupv2
+    // through the host's mount namespace (deploying-cilium; chart README, cgroup.*)
+    expect(values.cgroup.autoMount.enabled).toBe(false);
+    expect(values.cgroup.hostRoot).toBe('/sys/fs/cgroup');
+
+    // Talos forbids loading kernel modules, so its docs take the chart's default capability lists minus SYS_MODULE.
+    // These are the Cilium chart's defaults (chart README, securityContext.capabilities.*); only these two lists hold
+    // SYS_MODULE, so both must be given, or the chart's defaults come back.
+    const chartDefaults = {
+      ciliumAgent: ['CHOWN', 'KILL', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'SYS_MODULE', 'SYS_ADMIN', 'SYS_RESOURCE', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'],
+      cleanCiliumState: ['NET_ADMIN', 'SYS_MODULE', 'SYS_ADMIN', 'SYS_RESOURCE'],
+    };
+    const capabilities = values.securityContext.capabilities as Record<string, string[]>;
+    for (const [container, defaults] of Object.entries(chartDefaults)) {
+      expect(capabilities[container], `securityContext.capabilities.${container}`).toBeDefined();
+      expect([...capabilities[container]].sort(), container).toEqual(defaults.filter((c) => c !== 'SYS_MODULE').sort());
+    }
+    for (const [container, list] of Object.entries(capabilities)) expect(list, container).not.toContain('SYS_MODULE');
+
+    // Talos gives the controller-manager the profile's pod subnet; with ipam "kubernetes" Cilium uses each node's
+    // podCIDR from it (the chart's default, cluster-pool, would hand out 10.0.0.0/8 whatever the profile says)
+    expect(talosPatch.cluster.network.podSubnets).toEqual([podCIDR]);
+    expect(values.ipam.mode).toBe('kubernetes');
   });
 
   test('MetalLB: an IPAddressPool per profile pool and an L2Advertisement; a pool holding the VIP is refused even past lint', () => {

@@ -1,7 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CATALOGUE } from '../../suites/catalogue.ts';
+import { CATALOGUE, suite } from '../../suites/catalogue.ts';
+import { parseProfile } from '../../core/profile/load.ts';
 import { formatPlan, planRun, selectSuites } from '../../cli/plan.ts';
 import { loadProfile } from '../../core/profile/load.ts';
 
@@ -19,24 +20,48 @@ describe('suite catalogue', () => {
     for (const s of CATALOGUE) expect(s.file).toBe(`suites/${s.id}.test.ts`);
   });
 
+  test('each suite file opens its describe with its own catalogue entry, so the plan and the fixtures skip on the same needs', () => {
+    for (const s of CATALOGUE) {
+      const source = readFileSync(join(root, s.file), 'utf8');
+      const named = [...source.matchAll(/describeSuite\(suite\('([^']+)'\)/g)].map((m) => m[1]);
+      expect(named, `${s.file} must call describeSuite(suite('${s.id}'), ...) exactly once`).toEqual([s.id]);
+      expect(source, `${s.file} must not open a plain describe() beside its suite`).not.toMatch(/^describe\(/m);
+    }
+  });
+
+  test('suite() refuses an id that is not catalogued', () => {
+    expect(() => suite('ha/vip-failvoer')).toThrow(/suite "ha\/vip-failvoer" is not in suites\/catalogue.ts/);
+  });
+
   test('selects by id or by family, and names the known suites for a typo', () => {
     expect(selectSuites(['ha']).map((s) => s.id)).toEqual(CATALOGUE.filter((s) => s.id.startsWith('ha/')).map((s) => s.id));
     expect(() => selectSuites(['ha/vip-failvoer'])).toThrow(/unknown suite "ha\/vip-failvoer"; known: .*ha\/vip-failover/);
   });
 });
 
+const seedPath = join(root, 'profiles/seed.yaml');
+
+/** The seed with direct etcd access (client URLs and certificates), so the etcd probe can write sentinel keys. */
+function seedWithEtcdAccess() {
+  const text = readFileSync(seedPath, 'utf8').replace(
+    /^access:\n/m,
+    'access:\n  etcd:\n    endpoints:\n      - { node: cp-node-1, url: "https://192.168.40.61:2379" }\n    caFile: etcd-ca.crt\n    certFile: etcd-client.crt\n    keyFile: etcd-client.key\n',
+  );
+  return parseProfile(text, seedPath);
+}
+
 describe('run plan and blast-radius guard', () => {
   test('on the seed homelab, destructive suites are refused without --destructive and quorum loss needs its own flag', async () => {
-    const { profile } = await loadProfile(join(root, 'profiles/seed.yaml'));
-    const plain = planRun(profile, CATALOGUE, { destructive: false, quorumLoss: false });
+    const profile = seedWithEtcdAccess();
+    const plain = planRun(profile, seedPath, CATALOGUE, { destructive: false, quorumLoss: false });
     expect(plain.find((p) => p.suite.id === 'ha/vip-failover')).toMatchObject({ status: 'refused', reason: expect.stringMatching(/need --destructive/) });
     expect(plain.find((p) => p.suite.id === 'conformance/cluster-health')?.status).toBe('run');
 
-    const destructive = planRun(profile, CATALOGUE, { destructive: true, quorumLoss: false });
+    const destructive = planRun(profile, seedPath, CATALOGUE, { destructive: true, quorumLoss: false });
     const quorum = destructive.find((p) => p.suite.id === 'ha/etcd-quorum')!;
     expect(quorum.status).toBe('run');
     expect(quorum.faults.find((f) => f.quorumLoss)).toMatchObject({ verdict: 'refused', reason: expect.stringMatching(/--allow-quorum-loss/) });
-    expect(planRun(profile, CATALOGUE, { destructive: true, quorumLoss: true }).flatMap((p) => p.faults).every((f) => f.verdict === 'allowed')).toBe(true);
+    expect(planRun(profile, seedPath, CATALOGUE, { destructive: true, quorumLoss: true }).flatMap((p) => p.faults).every((f) => f.verdict === 'allowed')).toBe(true);
 
     const text = formatPlan(profile.metadata.name, plain);
     expect(text).toMatch(/REFUSED ha\/etcd-quorum/);
@@ -44,24 +69,34 @@ describe('run plan and blast-radius guard', () => {
   });
 
   test('a suite needing a capability the target lacks is skipped with that reason', async () => {
-    const { profile } = await loadProfile(join(root, 'profiles/seed.yaml'));
+    const { profile } = await loadProfile(seedPath);
     const noPower = { ...profile, target: { ...profile.target, capabilities: profile.target.capabilities.filter((c) => c !== 'node-power') } };
-    expect(planRun(noPower, CATALOGUE, { destructive: true, quorumLoss: true }).find((p) => p.suite.id === 'ha/vip-failover')).toMatchObject({
+    expect(planRun(noPower, seedPath, CATALOGUE, { destructive: true, quorumLoss: true }).find((p) => p.suite.id === 'ha/vip-failover')).toMatchObject({
       status: 'skip',
-      reason: 'target lacks capability node-power',
+      reason: `target "seed" lacks capability node-power (not declared in ${seedPath} target.capabilities)`,
+    });
+  });
+
+  test('the plan predicts the run-time skip of ha/etcd-quorum when the etcd probe is talosctl (no key-value call)', async () => {
+    const { profile } = await loadProfile(seedPath);
+    expect(profile.access.etcd).toBeUndefined();
+    expect(planRun(profile, seedPath, selectSuites(['ha/etcd-quorum']), { destructive: true, quorumLoss: true })[0]).toMatchObject({
+      status: 'skip',
+      reason: expect.stringMatching(/lacks capability etcd-keys \(the etcd probe is talosctl, which cannot write or read keys/),
     });
   });
 
   test('gitops/convergence on a real target without gitops.testBranch is skipped, saying it never pushes to the deployed branch', async () => {
-    const { profile } = await loadProfile(join(root, 'profiles/seed.yaml'));
+    const { profile } = await loadProfile(seedPath);
     expect(profile.target.capabilities).toContain('gitops-push');
-    expect(planRun(profile, selectSuites(['gitops']), { destructive: false, quorumLoss: false })).toMatchObject([
+    expect(planRun(profile, seedPath, selectSuites(['gitops']), { destructive: false, quorumLoss: false })).toMatchObject([
       {
         status: 'skip',
-        reason: 'gitops-push: gitops.testBranch is not set: on a real target clusterproof pushes only to a throwaway branch the profile names, never to main',
+        reason:
+          'target "seed" lacks capability gitops-push (gitops.testBranch is not set: on a real target clusterproof pushes only to a throwaway branch the profile names, never to main)',
       },
     ]);
     const withBranch = { ...profile, gitops: { ...profile.gitops!, testBranch: 'clusterproof-test' } };
-    expect(planRun(withBranch, selectSuites(['gitops']), { destructive: false, quorumLoss: false })[0]).toMatchObject({ status: 'run' });
+    expect(planRun(withBranch, seedPath, selectSuites(['gitops']), { destructive: false, quorumLoss: false })[0]).toMatchObject({ status: 'run' });
   });
 });

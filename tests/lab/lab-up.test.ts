@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { all, eventually, pending, succeeded } from '../../fixtures/expect/expectation.ts';
 import { etcdMembersHealthy, nodesReady } from '../../fixtures/checks.ts';
-import { openTarget, type Target } from '../../fixtures/target.ts';
+import { openTargetFile as openTarget, type Target } from '../../fixtures/targets/index.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 

@@ -1,21 +1,42 @@
 /**
- * Every property suite passes on the lab, run exactly as a user runs them (`clusterproof run --target lab`),
- * with every measured duration collected for docs/BENCHMARKS.md.
+ * Every property suite passes on the lab, run exactly as a user runs them (`clusterproof run --target lab`), with
+ * every measured duration collected for docs/BENCHMARKS.md. Passing means the inner run's own results say so: every
+ * catalogued suite ran experiments, none failed, and exactly the expected experiments were skipped, for the
+ * expected reasons (a run where everything skipped would otherwise look green).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
+import { CATALOGUE } from '../../suites/catalogue.ts';
+import { readInnerResults } from '../support/allure-results.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const skip = labSkipReason();
 
+/** Experiments the lab cannot run, by `suite > name`, with the reason they must give. None today. */
+const EXPECTED_SKIPS: Record<string, RegExp> = {};
+
 describe.skipIf(skip)('the suites on the lab', () => {
+  const results = mkdtempSync(join(tmpdir(), 'clusterproof-suites-on-lab-'));
+  afterAll(() => rmSync(results, { recursive: true, force: true }));
+
   test('clusterproof run --target lab: every suite passes', async () => {
     mkdirSync(join(root, 'reports'), { recursive: true });
-    const { code, output } = await runCli(['run', '--target', 'lab', '--measurements', join(root, 'reports', 'measurements.jsonl')]);
+    const { code, output } = await runCli(['run', '--target', 'lab', '--results', results, '--measurements', join(root, 'reports', 'measurements.jsonl')]);
     expect(output).not.toMatch(/refused/);
+    const inner = readInnerResults(results);
+    const failed = inner.filter((r) => r.status === 'failed' || r.status === 'broken');
+    expect(failed.map((r) => `${r.suite} > ${r.name}: ${r.message}`)).toEqual([]);
+    const skipped = inner.filter((r) => r.status === 'skipped');
+    expect(Object.fromEntries(skipped.map((r) => [`${r.suite} > ${r.name}`, r.skipReason ?? '(no reason recorded)']))).toEqual(
+      Object.fromEntries(Object.entries(EXPECTED_SKIPS).map(([k, why]) => [k, expect.stringMatching(why)])),
+    );
+    for (const s of CATALOGUE) {
+      expect(inner.filter((r) => r.suite === s.id && r.status === 'passed').length, `passed experiments of ${s.id}`).toBeGreaterThan(0);
+    }
     expect(code, `clusterproof run exited ${code}`).toBe(0);
   }, 1_800_000);
 });

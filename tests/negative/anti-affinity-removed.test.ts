@@ -6,7 +6,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually, pending, succeeded } from '../../fixtures/expect/expectation.ts';
-import { openTarget, type Target } from '../../fixtures/target.ts';
+import { openTargetFile as openTarget, type Target } from '../../fixtures/targets/index.ts';
 import { appManifests } from '../../bootstrap/gitops/apps.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';

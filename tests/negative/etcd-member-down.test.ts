@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from '../../fixtures/expect/expectation.ts';
 import { etcdMembersHealthy } from '../../fixtures/checks.ts';
-import { openTarget, type Target } from '../../fixtures/target.ts';
+import { openTargetFile as openTarget, type Target } from '../../fixtures/targets/index.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';

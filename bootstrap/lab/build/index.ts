@@ -1,7 +1,7 @@
 /**
  * `clusterproof lab build`: the lab's upstream components, built from the Go module proxy and cached by version
- * outside the repository (see ./paths.ts). A component whose stamp matches its recipe and whose binaries report
- * the right version is skipped, so a second build is a no-op that takes seconds.
+ * outside the repository (see core/build-cache.ts). A component whose stamp matches its recipe and whose binaries
+ * report the right version is skipped, so a second build is a no-op that takes seconds.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

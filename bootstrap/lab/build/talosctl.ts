@@ -15,9 +15,9 @@
 import type { ComponentRecipe } from './components.ts';
 
 /**
- * The replace block and exclude of github.com/siderolabs/talos@v1.11.5 go.mod (go 1.24.5), minus the local
- * `pkg/machinery => ./pkg/machinery`. Leaving out the yaml.v3 fork breaks the build: machinery uses its RawYAML
- * interface.
+ * The replace block of github.com/siderolabs/talos@v1.11.5 go.mod (go 1.24.5), minus the local
+ * `pkg/machinery => ./pkg/machinery`. talosctl also compiled here without the yaml.v3 fork, and with no replace at
+ * all (docs/lab-components.md); the block is kept so the dependency graph is the one official talosctl builds from.
  */
 const TALOS_V1_11_REPLACES = [
   'cloud.google.com/go => cloud.google.com/go v0.100.2',
@@ -53,7 +53,7 @@ export function talosctlRecipe(version: string = TALOSCTL_VERSION): ComponentRec
     ldflags: ['-s', '-w'],
     // the checksum database (reached through the module proxy) answers 404 for these two forks' pseudo-versions,
     // so `go mod tidy` cannot verify them there; their hashes are checked instead against the ones talos's own
-    // go.sum records (tests/bootstrap/talosctl-recipe.test.ts, TALOSCTL_UNVERIFIED_BY_SUMDB)
+    // go.sum records (tests/bootstrap/talos.test.ts, TALOSCTL_UNVERIFIED_BY_SUMDB)
     env: { CGO_ENABLED: '0', GONOSUMDB: TALOSCTL_UNVERIFIED_BY_SUMDB.join(',') },
     links: {},
     probes: [{ binary: 'talosctl', args: ['version', '--client'], expect: `Tag:         ${version}` }],
