@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { buildComponents, COMPONENTS, labBinDir } from '../../bootstrap/lab/build/index.ts';
 import { isUpToDate } from '../../bootstrap/lab/build/go-build.ts';
+import { buildLabImages } from '../../bootstrap/lab/images/lab-images.ts';
 import { buildPaths, cacheDir } from '../../core/build-cache.ts';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -19,16 +20,18 @@ export function registerLabBuild(lab: Command): void {
     .option('--only <names>', 'only these components or binaries, comma-separated (e.g. etcd,kwok or kube-apiserver)', list)
     .option('--all', `also the opt-in components (${COMPONENTS.filter((c) => !c.default).map((c) => c.name).join(', ')})`)
     .option('--force', 'rebuild even when the cache is valid')
+    .option('--images', "also build the lab's own images (pause, guestbook) as OCI archives, for real workers")
     .option('--list', 'list the components, their versions and cache state, and build nothing')
-    .action(async (opts: { only?: string[]; all?: boolean; force?: boolean; list?: boolean }) => {
+    .action(async (opts: { only?: string[]; all?: boolean; force?: boolean; list?: boolean; images?: boolean }) => {
       if (opts.list) {
+        const nameWidth = Math.max(...COMPONENTS.map((c) => c.name.length));
         for (const c of COMPONENTS) {
           const bins = [...c.binaries.map((b) => b.name), ...Object.keys(c.links)].join(', ');
           const state = await isUpToDate(c);
           console.log(
-            `${c.name.padEnd(11)} ${c.version.padEnd(9)} ${c.default ? 'default' : 'opt-in '}  ` +
+            `${c.name.padEnd(nameWidth)} ${c.version.padEnd(9)} ${c.default ? 'default' : 'opt-in '}  ` +
               `${state.upToDate ? 'built    ' : 'not built'}  ${buildPaths.binDir(c)}  [${bins}]` +
-              (state.upToDate ? '' : `\n${' '.repeat(33)}(${state.reason})`),
+              (state.upToDate ? '' : `\n${' '.repeat(nameWidth + 22)}(${state.reason})`),
           );
         }
         return;
@@ -40,5 +43,10 @@ export function registerLabBuild(lab: Command): void {
       console.log(
         `${results.length} component(s) ready in ${labBinDir()} (${built} built, ${results.length - built} cached) in ${secs} s`,
       );
+      if (opts.images) {
+        for (const image of await buildLabImages((line) => console.log(`  ${line}`))) {
+          console.log(`image ${image.ref} ${image.manifestDigest.slice(0, 19)} ${image.cached ? 'cached' : 'built'}: ${image.archive}`);
+        }
+      }
     });
 }

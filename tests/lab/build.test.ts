@@ -33,8 +33,9 @@ describe('recipes', () => {
     expect(selectComponents().map((c) => c.name)).toEqual(['kubernetes', 'etcd', 'kwok', 'metallb', 'argocd']);
     expect(selectComponents({ only: ['kube-apiserver', 'etcdctl'] }).map((c) => c.name)).toEqual(['kubernetes', 'etcd']);
     expect(selectComponents({ all: true }).length).toBe(COMPONENTS.length);
-    expect(() => selectComponents({ only: ['kube-proxy'] })).toThrow(UserError);
-    expect(() => selectComponents({ only: ['kube-proxy'] })).toThrow(/unknown component "kube-proxy"; known: kubernetes/);
+    expect(selectComponents({ only: ['kubelet', 'runc'] }).map((c) => c.name)).toEqual(['kubernetes-node', 'runc']);
+    expect(() => selectComponents({ only: ['cilium-agent'] })).toThrow(UserError);
+    expect(() => selectComponents({ only: ['cilium-agent'] })).toThrow(/unknown component "cilium-agent"; known: kubernetes/);
   });
 
   test('binaries live in <cache>/bin/<component>-<version>/', () => {
@@ -48,7 +49,7 @@ describe('recipes', () => {
       'pod-complete.yaml',
       'pod-delete.yaml',
     ]);
-    expect(() => componentBinary('kube-proxy')).toThrow(/no lab component builds a binary named "kube-proxy"/);
+    expect(() => componentBinary('cilium-agent')).toThrow(/no lab component builds a binary named "cilium-agent"/);
   });
 
   test('the Kubernetes wrapper pins all 31 staging modules and stamps the version in both version packages', () => {

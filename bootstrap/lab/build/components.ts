@@ -53,6 +53,8 @@ export interface ComponentRecipe {
   links: Record<string, string>;
   probes: VersionProbe[];
   postBuild: PostBuildStep[];
+  /** C libraries a cgo build links against, checked with pkg-config before building (absent: a pure Go build) */
+  cLibraries?: Array<{ pkgConfig: string; aptPackage: string }>;
 }
 
 /** A fixed build date keeps builds reproducible (and go's build cache effective). */
@@ -121,6 +123,112 @@ function kubernetesRecipe(version: string): ComponentRecipe {
         .map((c) => ({ binary: c, args: ['--version'], expect: `Kubernetes ${version}` })),
       { binary: 'kubectl', args: ['version', '--client'], expect: `Client Version: ${version}` },
     ],
+    postBuild: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The node side of the same Kubernetes release (lab phase 2: real workers): its own recipe, so the control plane's
+// cached build stays valid; the go build cache shares every package the two have in common.
+
+function kubernetesNodeRecipe(version: string): ComponentRecipe {
+  const control = kubernetesRecipe(version);
+  const cmds = ['kubelet', 'kube-proxy'];
+  return {
+    ...control,
+    name: 'kubernetes-node',
+    description: 'kubelet and kube-proxy (real workers)',
+    default: false,
+    goMod: control.goMod.replace('module lab.local/k8sbin', 'module lab.local/k8snodebin'),
+    binaries: cmds.map((c) => ({ name: c, pkg: `k8s.io/kubernetes/cmd/${c}` })),
+    probes: cmds.map((c) => ({ binary: c, args: ['--version'], expect: `Kubernetes ${version}` })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// containerd 2.0 (LTS): its RELEASES.md lists 2.0.6+ for Kubernetes 1.34, and 2.1 is end of life. The wrapper copies
+// the exclude block of containerd's go.mod (a dependency's excludes are ignored otherwise). CGO off drops the btrfs
+// snapshotter (`//go:build cgo`), which the lab does not use.
+
+function containerdRecipe(version: string): ComponentRecipe {
+  const P = 'github.com/containerd/containerd/v2/version';
+  return {
+    name: 'containerd',
+    version,
+    description: 'containerd, its runc shim and ctr (real workers)',
+    default: false,
+    module: 'github.com/containerd/containerd/v2',
+    goMod:
+      `module lab.local/containerdbin\n\ngo 1.23.0\n\nrequire github.com/containerd/containerd/v2 ${version}\n\nexclude (\n` +
+      '\tgithub.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc\n' +
+      '\tgithub.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2\n)\n',
+    binaries: [
+      { name: 'containerd', pkg: 'github.com/containerd/containerd/v2/cmd/containerd' },
+      { name: 'containerd-shim-runc-v2', pkg: 'github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2' },
+      { name: 'ctr', pkg: 'github.com/containerd/containerd/v2/cmd/ctr' },
+    ],
+    tags: ['urfave_cli_no_docs'],
+    // the Makefile's -X stamps
+    ldflags: ['-s', '-w', `-X ${P}.Version=${version}`, `-X ${P}.Revision=${NO_COMMIT}`, `-X ${P}.Package=github.com/containerd/containerd/v2`],
+    env: { CGO_ENABLED: '0' },
+    links: {},
+    probes: [
+      { binary: 'containerd', args: ['--version'], expect: `containerd github.com/containerd/containerd/v2 ${version}` },
+      { binary: 'ctr', args: ['--version'], expect: `ctr github.com/containerd/containerd/v2 ${version}` },
+      { binary: 'containerd-shim-runc-v2', args: ['-v'], expect: `Version:  ${version}` },
+    ],
+    postBuild: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// runc at the version containerd's script/setup/runc-version names. cgo is required (libcontainer/nsenter), and the
+// seccomp tag links libseccomp, as the upstream Makefile's default build does. The version comes from its VERSION
+// file (go:embed).
+
+function runcRecipe(version: string): ComponentRecipe {
+  return {
+    name: 'runc',
+    version,
+    description: 'runc, the OCI runtime containerd runs containers with (real workers)',
+    default: false,
+    module: 'github.com/opencontainers/runc',
+    goMod: `module lab.local/runcbin\n\ngo 1.23.0\n\nrequire github.com/opencontainers/runc ${version}\n`,
+    binaries: [{ name: 'runc', pkg: 'github.com/opencontainers/runc' }],
+    tags: ['seccomp', 'urfave_cli_no_docs'],
+    ldflags: ['-s', '-w', `-X main.gitCommit=${NO_COMMIT}`],
+    env: { CGO_ENABLED: '1' },
+    links: {},
+    probes: [{ binary: 'runc', args: ['--version'], expect: `runc version ${version.replace(/^v/, '')}` }],
+    postBuild: [],
+    cLibraries: [{ pkgConfig: 'libseccomp', aptPackage: 'libseccomp-dev' }],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The CNI plugins a bridge network needs: bridge and host-local (the node's pod CIDR), loopback, portmap (hostPort).
+// Run without CNI_COMMAND, a plugin prints "CNI <name> plugin <version>" and exits.
+
+function cniPluginsRecipe(version: string): ComponentRecipe {
+  const plugins = [
+    ['bridge', 'plugins/main/bridge'],
+    ['loopback', 'plugins/main/loopback'],
+    ['host-local', 'plugins/ipam/host-local'],
+    ['portmap', 'plugins/meta/portmap'],
+  ] as const;
+  return {
+    name: 'cni-plugins',
+    version,
+    description: 'CNI plugins: bridge, host-local, loopback, portmap (real workers)',
+    default: false,
+    module: 'github.com/containernetworking/plugins',
+    goMod: `module lab.local/cnibin\n\ngo 1.24.2\n\nrequire github.com/containernetworking/plugins ${version}\n`,
+    binaries: plugins.map(([name, path]) => ({ name, pkg: `github.com/containernetworking/plugins/${path}` })),
+    tags: [],
+    ldflags: ['-s', '-w', `-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=${version}`],
+    env: { CGO_ENABLED: '0' },
+    links: {},
+    probes: plugins.map(([name]) => ({ binary: name, args: [], expect: `CNI ${name} plugin ${version}`, anyExitCode: true })),
     postBuild: [],
   };
 }
@@ -312,4 +420,8 @@ export const COMPONENTS: readonly ComponentRecipe[] = [
   metallbRecipe('v0.15.3'),
   argocdRecipe('v3.2.11'),
   talosctlRecipe(),
+  kubernetesNodeRecipe(K8S_VERSION),
+  containerdRecipe('v2.0.14'),
+  runcRecipe('v1.3.6'),
+  cniPluginsRecipe('v1.9.0'),
 ];

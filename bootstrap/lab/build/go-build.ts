@@ -65,6 +65,38 @@ export async function findGo(opts: { pathVar?: string; fallbackDirs?: string[] }
   return { go, version, env };
 }
 
+/**
+ * A cgo recipe's C side, checked before any download: a C compiler, pkg-config and each library's headers. Throws
+ * MissingPrerequisiteError naming all of them and the one command that installs them.
+ */
+export async function checkCLibraries(r: ComponentRecipe, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (!r.cLibraries?.length) return;
+  const missing: string[] = [];
+  const packages = new Set<string>();
+  const cc = await run('gcc', ['--version'], { cwd: '/', env });
+  if (cc.code !== 0) {
+    missing.push('a C compiler (gcc)');
+    packages.add('gcc');
+  }
+  for (const lib of r.cLibraries) {
+    const found = await run('pkg-config', ['--exists', lib.pkgConfig], { cwd: '/', env });
+    if (found.code === 127) {
+      missing.push('pkg-config');
+      packages.add('pkg-config');
+    }
+    if (found.code !== 0) {
+      missing.push(`the ${lib.pkgConfig} headers`);
+      packages.add(lib.aptPackage);
+    }
+  }
+  if (missing.length) {
+    throw new MissingPrerequisiteError(
+      `${r.name} is built with cgo and links ${r.cLibraries.map((l) => l.pkgConfig).join(', ')}: missing ${[...new Set(missing)].join(', ')}`,
+      `apt-get install -y ${[...packages].join(' ')} (Debian/Ubuntu), then run the build again`,
+    );
+  }
+}
+
 /** The part of a recipe that changes what gets built: its hash keys the stamp. */
 export function recipeHash(r: ComponentRecipe): string {
   const { description: _d, default: _def, ...build } = r;
@@ -203,6 +235,7 @@ export interface BuildOneResult {
  * output already there, leaves it alone; completeness is the stamp's job (removed first, written last).
  */
 export async function buildRecipe(r: ComponentRecipe, go: GoToolchain, onLine: (line: string) => void): Promise<BuildOneResult> {
+  await checkCLibraries(r, go.env);
   return withLock(r, async () => {
     const started = Date.now();
     const src = buildPaths.srcDir(r);

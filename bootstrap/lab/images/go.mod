@@ -1,0 +1,3 @@
+module lab.local/clusterproof-images
+
+go 1.24.0
