@@ -56,6 +56,16 @@ func main() {
 		json.NewEncoder(w).Encode(v)
 	}
 
+	// listing answers with the entries, as render writes them, or 503 when redis does not answer
+	listing := func(w http.ResponseWriter, render func([]string)) {
+		list, err := entries(db)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		render(list)
+	}
+
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		served(w)
 		if _, err := db.Do("PING"); err != nil {
@@ -66,12 +76,7 @@ func main() {
 	})
 	mux.HandleFunc("GET /lrange/guestbook", func(w http.ResponseWriter, r *http.Request) {
 		served(w)
-		list, err := entries(db)
-		if err != nil {
-			fail(w, err)
-			return
-		}
-		writeJSON(w, list)
+		listing(w, func(list []string) { writeJSON(w, list) })
 	})
 	mux.HandleFunc("GET /rpush/guestbook/{value}", func(w http.ResponseWriter, r *http.Request) {
 		served(w)
@@ -84,29 +89,21 @@ func main() {
 			fail(w, err)
 			return
 		}
-		list, err := entries(db)
-		if err != nil {
-			fail(w, err)
-			return
-		}
-		writeJSON(w, list)
+		listing(w, func(list []string) { writeJSON(w, list) })
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		served(w)
-		list, err := entries(db)
-		if err != nil {
-			fail(w, err)
-			return
-		}
-		var b strings.Builder
-		b.WriteString("<!doctype html><title>Guestbook</title><h1>Guestbook</h1><ul>")
-		for _, e := range list {
-			b.WriteString("<li>" + html.EscapeString(e) + "</li>")
-		}
-		b.WriteString(`</ul><form onsubmit="location='/rpush/guestbook/'+encodeURIComponent(this.v.value);return false">` +
-			`<input name="v"><button>Sign</button></form><p>served by ` + html.EscapeString(host) + "</p>")
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, b.String())
+		listing(w, func(list []string) {
+			var b strings.Builder
+			b.WriteString("<!doctype html><title>Guestbook</title><h1>Guestbook</h1><ul>")
+			for _, e := range list {
+				b.WriteString("<li>" + html.EscapeString(e) + "</li>")
+			}
+			b.WriteString(`</ul><form onsubmit="location='/rpush/guestbook/'+encodeURIComponent(this.v.value);return false">` +
+				`<input name="v"><button>Sign</button></form><p>served by ` + html.EscapeString(host) + "</p>")
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, b.String())
+		})
 	})
 
 	addr := getenv("LISTEN", ":3000")
