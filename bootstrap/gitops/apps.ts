@@ -17,11 +17,11 @@ export function appManifests(app: string): k8s.KubernetesObject[] {
     .filter((f) => f.endsWith('.yaml'))
     .sort()
     .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as k8s.KubernetesObject))
-    .filter((o) => o && o.kind);
+    .filter((o) => o && o.kind && o.kind !== 'Kustomization');
 }
 
 /** The properties each app must hold, derived from its manifests so the profile cannot drift from them. */
-export function labAppsProfile(): AppSpec[] {
+export function labAppsProfile(overlay?: string): AppSpec[] {
   return readdirSync(APPS_DIR)
     .sort()
     .map((app) => {
@@ -37,7 +37,7 @@ export function labAppsProfile(): AppSpec[] {
       return {
         name: app,
         namespace: deploy.metadata!.namespace!,
-        path: `apps/${app}`,
+        path: overlay ? `overlays/${overlay}/${app}` : `apps/${app}`,
         workload: {
           kind: 'Deployment' as const,
           name: deploy.metadata!.name!,

@@ -4,8 +4,9 @@
  * placeholder repository; every consumer (bootstrap on a homelab, the lab's git server) renders it with its own.
  *
  * Repository layout, as pushed to the git server:
- *   apps/<app>/*.yaml        the workloads (bootstrap/gitops/apps)
- *   argocd/apps/<app>.yaml   the Applications the root app syncs
+ *   apps/<app>/*.yaml               the workloads, each directory a kustomization (bootstrap/gitops/apps)
+ *   overlays/<target>/<app>/        what differs on one kind of target, e.g. overlays/lab: the lab's local images
+ *   argocd/apps/<app>.yaml          the Applications the root app syncs
  * projects.yaml and root.yaml are applied by bootstrap, not synced: a project git could rewrite restricts nothing.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { APPS_DIR } from './apps.ts';
 
 export const ARGOCD_DIR = join(dirname(fileURLToPath(import.meta.url)), 'argocd');
+export const OVERLAYS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'overlays');
 /** The repository URL the committed YAML names (profiles/seed.yaml's placeholder). */
 export const PLACEHOLDER_REPO = 'https://github.com/CHANGE-ME/gitops-2.git';
 export const PLACEHOLDER_BRANCH = 'main';
@@ -22,6 +24,8 @@ export const PLACEHOLDER_BRANCH = 'main';
 export interface GitopsTarget {
   repoURL: string;
   branch: string;
+  /** overlays/<overlay>/<app> is what the Applications sync instead of apps/<app> (the lab: `lab`) */
+  overlay?: string;
 }
 
 type Doc = Record<string, any>;
@@ -41,6 +45,9 @@ export function renderObject(doc: Doc, target: GitopsTarget): Doc {
   if (out.kind === 'Application' && out.spec?.source) {
     if (out.spec.source.repoURL === PLACEHOLDER_REPO) out.spec.source.repoURL = target.repoURL;
     if (out.spec.source.targetRevision === PLACEHOLDER_BRANCH) out.spec.source.targetRevision = target.branch;
+    if (target.overlay && typeof out.spec.source.path === 'string' && out.spec.source.path.startsWith('apps/')) {
+      out.spec.source.path = `overlays/${target.overlay}/${out.spec.source.path.slice('apps/'.length)}`;
+    }
   }
   return out;
 }
@@ -83,6 +90,14 @@ export function renderRepository(dir: string, target: GitopsTarget): string[] {
   for (const app of readdirSync(APPS_DIR).sort()) {
     for (const f of readdirSync(join(APPS_DIR, app)).filter((x) => x.endsWith('.yaml')).sort()) {
       write(join('apps', app, f), readFileSync(join(APPS_DIR, app, f), 'utf8'));
+    }
+  }
+  // every target's overlays: one repository content serves them all, each Application picks its own
+  for (const overlay of readdirSync(OVERLAYS_DIR).sort()) {
+    for (const app of readdirSync(join(OVERLAYS_DIR, overlay)).sort()) {
+      for (const f of readdirSync(join(OVERLAYS_DIR, overlay, app)).filter((x) => x.endsWith('.yaml')).sort()) {
+        write(join('overlays', overlay, app, f), readFileSync(join(OVERLAYS_DIR, overlay, app, f), 'utf8'));
+      }
     }
   }
   for (const { file, doc } of childApplications(target)) write(join('argocd', 'apps', file), toYaml([doc]));

@@ -12,6 +12,7 @@ import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from '../../provid
 import { LAB_PVE_NODE, labVmidOf } from './pve-endpoint.ts';
 import { LAB_PVE_PORT, type LabGitopsSettings } from './lab-settings.ts';
 import { labAppsProfile } from '../gitops/apps.ts';
+import { LAB_OVERLAY } from './addons/endpoints.ts';
 import { GITOPS_BRANCH, gitopsPaths, labGitops } from './addons/endpoints.ts';
 
 export interface LabProfileFiles {
@@ -86,7 +87,7 @@ export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops
       pollIntervalSeconds: gitops.pollSeconds,
       pollJitterSeconds: gitops.pollJitterSeconds,
     },
-    apps: labAppsProfile(),
+    apps: labAppsProfile(LAB_OVERLAY),
     slo: {
       // etcd: heartbeat 100 ms, election timeout 1000 ms (etcd tuning guide); a few elections of margin
       etcdLeaderElectionSeconds: 5,

@@ -32,6 +32,10 @@ import { seedLabRepository } from './addons/repository.ts';
 import { waitAppsConverged } from './addons/wait-apps.ts';
 import { hasTool } from '../../core/command.ts';
 import { currentVariant, LAB_VARIANTS, saveVariant, type LabVariant } from './variants.ts';
+import { currentWorkerMode, saveWorkerMode, WORKER_MODES, type WorkerMode } from './worker/worker-mode.ts';
+import { removeWorker, resolveWorkerBinaries, unrouteWorkerPods } from './worker/worker-node.ts';
+import { removeMountNamespaceDir } from './worker/mount-namespace.ts';
+import { buildLabImages } from './images/lab-images.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -84,18 +88,32 @@ function prepareWebhookSecrets(variant: LabVariant | undefined): void {
   else copyFileSync(gitopsPaths.webhookSecret(), gitopsPaths.forgeSigningSecret());
 }
 
+const workerImagesFile = () => join(labStateDir(), 'worker-images.json');
+
 /** Everything the supervisor needs, derived from the state dir: `lab supervise` recomputes it the same way. */
 export async function supervisorConfig(): Promise<SupervisorConfig> {
   const tls = labTlsFiles(labPaths.pki());
   const token = ensurePveToken();
+  const mode = currentWorkerMode();
   return {
+    workers: {
+      mode,
+      bin: mode === 'real' ? resolveWorkerBinaries(resolveLabBinaries().clusterproof) : undefined,
+      images: mode === 'real' ? JSON.parse(readFileSync(workerImagesFile(), 'utf8')) : [],
+    },
     tls,
     bin: resolveLabBinaries(),
     settings: LAB_SETTINGS,
     adminKubeconfig: tls.adminKubeconfig,
     variant: currentVariant(),
     gitops: {
-      bin: { argocd: componentBinary('argocd'), metallbController: componentBinary('metallb-controller'), redisServer: redisServerPath(), clusterproof: resolveLabBinaries().clusterproof },
+      bin: {
+        argocd: componentBinary('argocd'),
+        metallbController: componentBinary('metallb-controller'),
+        kustomize: componentBinary('kustomize'),
+        redisServer: redisServerPath(),
+        clusterproof: resolveLabBinaries().clusterproof,
+      },
       settings: currentGitopsSettings(),
       webhookSecret: ensureWebhookSecret(),
       redisPassword: ensureRedisPassword(),
@@ -165,6 +183,8 @@ export interface LabUpOptions {
   variant?: LabVariant;
   /** ArgoCD's poll interval and jitter; upstream defaults when absent */
   gitops?: Partial<LabGitopsSettings>;
+  /** kwok (default) or real kubelets on the workers */
+  workers?: WorkerMode;
 }
 
 export async function labUp(progress: Progress = () => undefined, opts: LabUpOptions = {}): Promise<LabUpResult> {
@@ -174,10 +194,16 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
   const bin = resolveLabBinaries(); // fails early, naming `clusterproof lab build`
   componentBinary('argocd');
   componentBinary('metallb-controller');
+  componentBinary('kustomize');
+  const workers = opts.workers ?? 'kwok';
+  if (workers === 'real') resolveWorkerBinaries(bin.clusterproof);
   checkAddonManifests();
   mkdirSync(labStateDir(), { recursive: true });
   const release = acquireLabLock(labPaths.lock(), 'lab up');
   try {
+    if (supervisorPid() && existsSync(labPaths.profile()) && currentWorkerMode() !== workers) {
+      throw new UserError(`the lab is running with ${currentWorkerMode()} workers; take it down first (clusterproof lab down) to start it with ${workers} workers`);
+    }
     if (supervisorPid() && existsSync(labPaths.profile()) && currentVariant() !== opts.variant) {
       throw new UserError(
         `the lab is running ${currentVariant() ? `variant ${currentVariant()}` : 'without a variant'}; take it down first (clusterproof lab down) to start ${opts.variant ? `variant ${opts.variant}` : 'the normal lab'}`,
@@ -197,6 +223,13 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
     ensurePveToken();
     saveVariant(opts.variant);
     if (opts.variant) progress(`variant ${opts.variant}: ${LAB_VARIANTS[opts.variant]}`);
+    saveWorkerMode(workers);
+    progress(`workers: ${workers} (${WORKER_MODES[workers]})`);
+    if (workers === 'real') {
+      const images = await buildLabImages((line) => progress(`images: ${line}`));
+      writeFileSync(workerImagesFile(), JSON.stringify(images.map(({ ref, archive, manifestDigest }) => ({ ref, archive, manifestDigest }))));
+      progress(`images: ${images.map((i) => `${i.ref}${i.cached ? ' (cached)' : ''}`).join(', ')}`);
+    }
     const gitops = saveGitopsSettings(opts.gitops ?? {});
     prepareWebhookSecrets(opts.variant);
     const seeded = await seedLabRepository({ autoSyncOff: opts.variant === 'gitops-autosync-off' });
@@ -205,7 +238,7 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
     const profilePath = labPaths.profile();
     mkdirSync(labPaths.logs(), { recursive: true });
     progress(
-      `supervisor: starting etcd x3, kube-apiserver x3, controller-manager x3, scheduler x3, vip-agent x3, kwok x5 (${bin.etcd.split('/').slice(-2, -1)[0]}), then the git server, ArgoCD and MetalLB`,
+      `supervisor: starting etcd x3, kube-apiserver x3, controller-manager x3, scheduler x3, vip-agent x3, ${workers === 'real' ? 'kwok x3, real workers w1 w2' : 'kwok x5'} (${bin.etcd.split('/').slice(-2, -1)[0]}), then the git server, ArgoCD and MetalLB`,
     );
     const log = openSync(join(labPaths.logs(), 'supervisor.log'), 'a');
     const child = spawn(process.execPath, [join(root, 'bin/clusterproof.mjs'), 'lab', 'supervise'], {
@@ -261,6 +294,12 @@ async function teardown(progress: Progress): Promise<string[]> {
   }
   const killed = killRecorded(labPaths.processes());
   if (killed) done.push(`${killed} orphaned node process(es) killed`);
+  // real workers (or what a crashed supervisor left of them): every process in their cgroups, their mounts, cgroups
+  progress('removing real workers: processes, mount namespaces, cgroups, pod routes');
+  const workerNodes = labPlan.nodes.filter((n) => n.role === 'worker');
+  for (const w of workerNodes) done.push(...(await removeWorker(w)));
+  done.push(...(await unrouteWorkerPods(workerNodes)));
+  done.push(...(await removeMountNamespaceDir()));
   progress('removing namespaces, links and routes');
   const net = await networkDown();
   done.push(...net.removed);
@@ -271,6 +310,8 @@ async function teardown(progress: Progress): Promise<string[]> {
   // the git server's repository lives and dies with the lab: the next lab starts from the seed again
   rmSync(dirname(gitopsPaths.repos()), { recursive: true, force: true });
   saveVariant(undefined);
+  saveWorkerMode('kwok');
+  rmSync(workerImagesFile(), { force: true });
   return done;
 }
 

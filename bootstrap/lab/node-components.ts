@@ -25,7 +25,11 @@ export interface LabTlsFiles {
     controllerManager: (node: string) => string;
     scheduler: (node: string) => string;
     kwok: (node: string) => string;
+    /** real workers: through the node-local API load balancer */
+    kubelet: (node: string) => string;
+    kubeProxy: (node: string) => string;
   };
+  kubeletServing: (node: string) => { cert: string; key: string };
 }
 
 export interface LabSettings {

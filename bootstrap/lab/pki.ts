@@ -19,6 +19,7 @@ import {
   type ControlPlaneName,
   type KubeNodeName,
 } from '../../providers/lab/plan.ts';
+import { KUBE_PRISM_PORT } from './worker/api-lb.ts';
 import { caIsUsable, createCa, ensureKeyPair, issueCert, leafProblem, type CertFiles, type CertSpec } from './x509.ts';
 
 export type { CertFiles } from './x509.ts';
@@ -50,7 +51,10 @@ export interface LabPkiPaths {
     controllerManager: CertFiles;
     scheduler: CertFiles;
     nodes: Record<KubeNodeName, CertFiles>;
+    kubeProxy: CertFiles;
   };
+  /** each kubelet's serving certificate (real workers): the node's name and address */
+  kubeletServing: Record<KubeNodeName, CertFiles>;
   kubeconfigs: {
     /** points at the VIP */
     admin: string;
@@ -59,6 +63,9 @@ export interface LabPkiPaths {
     scheduler: Record<ControlPlaneName, string>;
     /** each points at the VIP */
     kwok: Record<KubeNodeName, string>;
+    /** a real worker's kubelet and kube-proxy: the node-local API load balancer (KubePrism), never the VIP */
+    kubelet: Record<KubeNodeName, string>;
+    kubeProxy: Record<KubeNodeName, string>;
   };
 }
 
@@ -108,12 +115,16 @@ export function labPki(dir: string = defaultPkiDir()): LabPkiPaths {
       controllerManager: pair(clientsDir, 'kube-controller-manager'),
       scheduler: pair(clientsDir, 'kube-scheduler'),
       nodes: perNode(kubeNodeNames, (n) => pair(clientsDir, `node-${n}`)),
+      kubeProxy: pair(clientsDir, 'kube-proxy'),
     },
+    kubeletServing: perNode(kubeNodeNames, (n) => pair(join(dir, 'kubelet'), `${n}-serving`)),
     kubeconfigs: {
       admin: join(dir, 'admin.kubeconfig'),
       controllerManager: perNode(controlPlaneNames, (n) => kubeconfig(`kube-controller-manager-${n}`)),
       scheduler: perNode(controlPlaneNames, (n) => kubeconfig(`kube-scheduler-${n}`)),
       kwok: perNode(kubeNodeNames, (n) => kubeconfig(`kwok-${n}`)),
+      kubelet: perNode(kubeNodeNames, (n) => kubeconfig(`kubelet-${n}`)),
+      kubeProxy: perNode(kubeNodeNames, (n) => kubeconfig(`kube-proxy-${n}`)),
     },
   };
 }
@@ -163,11 +174,20 @@ function leaves(p: LabPkiPaths): Leaf[] {
       ca: p.ca,
       spec: client(`system:node:${n}`, ['system:nodes']),
     })),
+    // bound to the built-in system:node-proxier role by the API server's bootstrap policy
+    { id: 'clients/kube-proxy', files: p.clients.kubeProxy, ca: p.ca, spec: client('system:kube-proxy') },
+    ...kubeNodeNames.map((n) => ({
+      id: `kubelet/${n}-serving`,
+      files: p.kubeletServing[n],
+      ca: p.ca,
+      spec: { subject: { cn: `system:node:${n}`, o: ['system:nodes'] }, usage: ['server'], dnsNames: [n], ips: [labNode(n).ip], days: leafDays } satisfies CertSpec,
+    })),
   ];
 }
 
 function kubeconfigs(p: LabPkiPaths): KubeconfigSpec[] {
   const vip = apiserverUrl(labPlan.vip);
+  const kubePrism = `https://127.0.0.1:${KUBE_PRISM_PORT}`;
   const spec = (path: string, server: string, clientFiles: CertFiles, user: string): KubeconfigSpec => ({
     path,
     server,
@@ -183,6 +203,10 @@ function kubeconfigs(p: LabPkiPaths): KubeconfigSpec[] {
       spec(p.kubeconfigs.scheduler[n], apiserverUrl(labNode(n).ip), p.clients.scheduler, 'system:kube-scheduler'),
     ]),
     ...kubeNodeNames.map((n) => spec(p.kubeconfigs.kwok[n], vip, p.clients.nodes[n], `system:node:${n}`)),
+    ...kubeNodeNames.flatMap((n) => [
+      spec(p.kubeconfigs.kubelet[n], kubePrism, p.clients.nodes[n], `system:node:${n}`),
+      spec(p.kubeconfigs.kubeProxy[n], kubePrism, p.clients.kubeProxy, 'system:kube-proxy'),
+    ]),
   ];
 }
 
@@ -190,7 +214,7 @@ function kubeconfigs(p: LabPkiPaths): KubeconfigSpec[] {
 export async function ensureLabPki(dir: string = defaultPkiDir()): Promise<LabPkiResult> {
   const paths = labPki(dir);
   const result: LabPkiResult = { paths, issued: [], reused: [] };
-  for (const sub of [dir, join(dir, 'etcd'), join(dir, 'clients'), join(dir, 'kubeconfig')]) {
+  for (const sub of [dir, join(dir, 'etcd'), join(dir, 'clients'), join(dir, 'kubeconfig'), join(dir, 'kubelet')]) {
     await mkdir(sub, { recursive: true, mode: 0o700 });
   }
   const cas: [string, CertFiles, string][] = [

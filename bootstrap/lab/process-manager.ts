@@ -16,6 +16,8 @@ export interface ProcessSpec {
   netns: string;
   argv: string[];
   env?: Record<string, string>;
+  /** argv prefix that enters the node; default `ip netns exec <netns>` (real workers need more: worker-node.ts) */
+  launcher?: string[];
 }
 
 interface Running {
@@ -71,7 +73,8 @@ export class ProcessManager {
   private launch(r: Running): void {
     const { spec } = r;
     r.log.write(`\n--- ${new Date().toISOString()} start ${spec.name} on ${spec.node} (restart ${r.restarts})\n`);
-    const child = spawn('ip', ['netns', 'exec', spec.netns, ...spec.argv], {
+    const [file, ...args] = [...(spec.launcher ?? ['ip', 'netns', 'exec', spec.netns]), ...spec.argv];
+    const child = spawn(file!, args, {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -126,6 +129,14 @@ export class ProcessManager {
         resolve(true);
       });
     });
+  }
+
+  /** The node's processes are no longer wanted: none is restarted when it exits (something else ends them). */
+  release(node: string): void {
+    for (const r of this.ofNode(node)) {
+      r.wanted = false;
+      clearTimeout(r.restartTimer);
+    }
   }
 
   /** Power loss: every process of the node gets SIGKILL at the same instant. */

@@ -11,8 +11,11 @@ import { labPaths } from '../../providers/lab/paths.ts';
 import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from '../../providers/lab/plan.ts';
 import { labTlsFiles } from './tls-files.ts';
 import { runningProcesses } from './lab.ts';
+import { currentWorkerMode } from './worker/worker-mode.ts';
 
 const CP_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'vip-agent', 'kwok'];
+/** a real worker's own processes (its containers run under containerd's shims, in the node's cgroup subtree) */
+const REAL_WORKER_COMPONENTS = ['api-lb', 'containerd', 'kubelet', 'kube-proxy'];
 /** the two service namespaces: the git server, and ArgoCD + the MetalLB controller */
 const SERVICE_COMPONENTS = {
   forge: ['git-server'],
@@ -26,6 +29,8 @@ export interface LabStatus {
     name: string;
     role: string;
     ip: string;
+    /** real: kubelet + containerd run pods; kwok: kwok plays the kubelet (pods on paper) */
+    kubelet: 'real' | 'kwok';
     link: 'up' | 'down' | 'absent';
     components: Array<{ name: string; running: boolean; pid?: number }>;
   }>;
@@ -39,13 +44,16 @@ export async function labStatus(): Promise<LabStatus> {
   const up = labIsUp() && existsSync(labPaths.profile());
   const procs = runningProcesses();
   const net = isRoot() ? await networkStatus().catch(() => undefined) : undefined;
+  const workers = currentWorkerMode();
   const nodes = kubeNodeNames.map((name) => {
     const node = labNode(name);
-    const expected = node.role === 'control-plane' ? CP_COMPONENTS : ['kwok'];
+    const real = node.role === 'worker' && workers === 'real';
+    const expected = node.role === 'control-plane' ? CP_COMPONENTS : real ? REAL_WORKER_COMPONENTS : ['kwok'];
     return {
       name,
       role: node.role,
       ip: node.ip,
+      kubelet: real ? ('real' as const) : ('kwok' as const),
       link: net?.nodes.find((n) => n.name === name)?.link ?? ('absent' as const),
       components: expected.map((c) => {
         const p = procs.find((r) => r.node === name && r.name === c);
@@ -87,7 +95,7 @@ export function formatLabStatus(s: LabStatus): string {
   const lines = [`lab: up (profile ${s.profile})`, ''];
   for (const n of s.nodes) {
     const comps = n.components.map((c) => `${c.name}:${c.running ? 'up' : 'DOWN'}`).join(' ');
-    lines.push(`  ${n.name.padEnd(4)} ${n.role.padEnd(14)} ${n.ip.padEnd(13)} link ${n.link.padEnd(6)} ${comps}`);
+    lines.push(`  ${n.name.padEnd(4)} ${n.role.padEnd(14)} ${n.ip.padEnd(13)} ${`${n.kubelet} kubelet`.padEnd(13)} link ${n.link.padEnd(6)} ${comps}`);
   }
   for (const n of s.services) {
     const comps = n.components.map((c) => `${c.name}:${c.running ? 'up' : 'DOWN'}`).join(' ');

@@ -19,6 +19,18 @@ import { LAB_VMIDS, labNodeOfVmid, startLabPveEndpoint, type LabPowerBackend } f
 import { addonsProcesses, forgeProcesses, type GitopsBinaries, type GitopsProcessSettings } from './addons/processes.ts';
 import { installAddonPrerequisites } from './addons/objects.ts';
 import { gitopsPaths } from './addons/endpoints.ts';
+import type { WorkerMode } from './worker/worker-mode.ts';
+import {
+  importImages,
+  powerOffWorker,
+  prepareWorker,
+  routeWorkerPods,
+  shutdownWorker,
+  waitContainerd,
+  workerProcesses,
+  type WorkerBinaries,
+  type WorkerContext,
+} from './worker/worker-node.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,6 +42,7 @@ export interface SupervisorConfig {
   variant?: LabVariant;
   gitops: { bin: GitopsBinaries; settings: GitopsProcessSettings; webhookSecret: string; redisPassword: string };
   pve: { port: number; tokenId: string; tokenSecret: string; certFile: string; keyFile: string };
+  workers: { mode: WorkerMode; bin?: WorkerBinaries; images: Array<{ ref: string; archive: string; manifestDigest: string }> };
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -52,7 +65,22 @@ export class LabSupervisor implements LabPowerBackend {
   }
 
   private specs(node: string) {
+    if (this.isRealWorker(node)) return workerProcesses(node, this.workerContext());
     return applyVariant(this.config.variant, nodeProcesses(node, { tls: this.config.tls, bin: this.config.bin, settings: this.config.settings, dataDir: labPaths.data() }));
+  }
+
+  private isRealWorker(node: string): boolean {
+    return this.config.workers.mode === 'real' && labNode(node).role === 'worker';
+  }
+
+  private workerContext(): WorkerContext {
+    const bin = this.config.workers.bin;
+    if (!bin) throw new Error('real workers were asked for but their binaries were not resolved');
+    return { tls: this.config.tls, bin, settings: this.config.settings, dataDir: labPaths.data() };
+  }
+
+  private realWorkers(): string[] {
+    return kubeNodeNames.filter((n) => this.isRealWorker(n));
   }
 
   private nodeOf(vmid: number): string {
@@ -77,6 +105,11 @@ export class LabSupervisor implements LabPowerBackend {
   async stop(vmid: number): Promise<void> {
     const node = this.nodeOf(vmid);
     this.powered.delete(node);
+    if (this.isRealWorker(node)) {
+      // the whole cgroup subtree at once: kubelet, containerd, shims and every container
+      this.procs.release(node);
+      await powerOffWorker(node);
+    }
     await this.procs.killNode(node);
     await setNodeLink(node, false);
     await this.forgetRuntimeAddresses(node);
@@ -90,6 +123,8 @@ export class LabSupervisor implements LabPowerBackend {
   async shutdown(vmid: number, timeoutS: number): Promise<void> {
     const node = this.nodeOf(vmid);
     await this.procs.stopNode(node, Math.max(1, timeoutS) * 1000);
+    // what the node's init does last: SIGTERM to everything left (the containers), then SIGKILL
+    if (this.isRealWorker(node)) await shutdownWorker(node, Math.max(1, timeoutS) * 1000);
     this.powered.delete(node);
     await setNodeLink(node, false);
     await this.forgetRuntimeAddresses(node);
@@ -99,7 +134,20 @@ export class LabSupervisor implements LabPowerBackend {
   async powerOn(node: string): Promise<void> {
     await setNodeLink(node, true);
     this.powered.add(node);
+    if (this.isRealWorker(node)) return this.bootWorker(node);
     for (const spec of this.specs(node)) this.procs.start(spec);
+  }
+
+  /** A real worker boots like a machine: its mounts, the API load balancer and containerd, the images, then kubelet. */
+  private async bootWorker(node: string): Promise<void> {
+    const ctx = this.workerContext();
+    await prepareWorker(node, ctx);
+    const [apiLb, containerd, ...rest] = this.specs(node);
+    this.procs.start(apiLb!);
+    this.procs.start(containerd!);
+    await waitContainerd(node, ctx);
+    await importImages(node, ctx, this.config.workers.images);
+    for (const spec of rest) this.procs.start(spec);
   }
 
   components(node: string) {
@@ -140,8 +188,14 @@ export class LabSupervisor implements LabPowerBackend {
     });
     await registerNodes(direct);
     progress('nodes registered');
-    for (const node of kubeNodeNames) await this.powerOn(node);
-    progress('controllers, kube-vip and kwok started');
+    const real = this.realWorkers();
+    if (real.length) await routeWorkerPods(real);
+    await Promise.all(kubeNodeNames.map((node) => this.powerOn(node)));
+    progress(
+      real.length
+        ? `controllers, kube-vip, kwok (control planes) started; real workers ${real.join(', ')}: containerd, images, kubelet, kube-proxy started`
+        : 'controllers, kube-vip and kwok started',
+    );
     // the VIP may not be held yet: install through cp1's API server, as node registration does
     await this.bootGitops(direct, progress);
   }
@@ -164,6 +218,7 @@ export class LabSupervisor implements LabPowerBackend {
 
   async shutdownAll(): Promise<void> {
     await this.procs.stopAll(5000);
+    for (const node of this.realWorkers()) await powerOffWorker(node);
     this.powered.clear();
   }
 }

@@ -28,7 +28,10 @@ export function labTlsFiles(dir: string): LabTls {
       controllerManager: (n) => p.kubeconfigs.controllerManager[n as ControlPlaneName],
       scheduler: (n) => p.kubeconfigs.scheduler[n as ControlPlaneName],
       kwok: (n) => p.kubeconfigs.kwok[n as KubeNodeName],
+      kubelet: (n) => p.kubeconfigs.kubelet[n as KubeNodeName],
+      kubeProxy: (n) => p.kubeconfigs.kubeProxy[n as KubeNodeName],
     },
+    kubeletServing: (n) => p.kubeletServing[n as KubeNodeName],
     adminKubeconfig: p.kubeconfigs.admin,
     pveServer: p.apiserver,
   };

@@ -9,6 +9,7 @@ import { labTlsFiles } from '../../bootstrap/lab/tls-files.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { ExitCode, UserError } from '../../core/errors.ts';
 import { LAB_VARIANTS, parseVariant } from '../../bootstrap/lab/variants.ts';
+import { parseWorkerMode, WORKER_MODES } from '../../bootstrap/lab/worker/worker-mode.ts';
 
 const parsePort = (v: string): number => {
   const n = Number(v);
@@ -44,6 +45,11 @@ export function registerLab(program: Command): void {
     .description('Bring the lab up (idempotent: on a running lab it only checks readiness) and write its profile.')
     .option('--variant <name>', `a lab with one property broken on purpose, for negative controls: ${Object.keys(LAB_VARIANTS).join(', ')}`)
     .addOption(
+      new Option('--workers <kind>', `what the two workers are: ${Object.entries(WORKER_MODES).map(([k, v]) => `${k} (${v})`).join('; ')}`)
+        .env('CLUSTERPROOF_LAB_WORKERS')
+        .default('kwok'),
+    )
+    .addOption(
       new Option('--poll-interval <seconds>', 'ArgoCD reconciliation (poll) interval; upstream default 120')
         .env('CLUSTERPROOF_LAB_POLL_INTERVAL')
         .argParser(seconds('--poll-interval')),
@@ -51,11 +57,12 @@ export function registerLab(program: Command): void {
     .addOption(
       new Option('--poll-jitter <seconds>', 'ArgoCD reconciliation jitter; upstream default 60').env('CLUSTERPROOF_LAB_POLL_JITTER').argParser(seconds('--poll-jitter', true)),
     )
-    .action(async (opts: { variant?: string; pollInterval?: number; pollJitter?: number }) => {
+    .action(async (opts: { variant?: string; workers?: string; pollInterval?: number; pollJitter?: number }) => {
       await ensureLabPrerequisites({ command: 'node bin/clusterproof.mjs lab up' });
       const started = performance.now();
       const result = await labUp((step) => console.log(`${stamp(started)} ${step}`), {
         variant: parseVariant(opts.variant),
+        workers: parseWorkerMode(opts.workers),
         gitops: { pollSeconds: opts.pollInterval, pollJitterSeconds: opts.pollJitter },
       });
       console.log(
@@ -122,6 +129,25 @@ export function registerLab(program: Command): void {
       process.on('SIGTERM', () => void stop());
       process.on('SIGINT', () => void stop());
       await agent.run();
+    });
+
+  lab
+    .command('api-lb', { hidden: true })
+    .description("a real worker's node-local API load balancer, as Talos' KubePrism (runs inside the worker's namespaces)")
+    .requiredOption('--listen <host:port>')
+    .option('--upstream <host:port>', 'an API server; repeat for each', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .action(async (opts: { listen: string; upstream: string[] }) => {
+      const { ApiLoadBalancer } = await import('../../bootstrap/lab/worker/api-lb.ts');
+      const split = (hp: string) => {
+        const i = hp.lastIndexOf(':');
+        return { host: hp.slice(0, i), port: parsePort(hp.slice(i + 1)) };
+      };
+      const lb = new ApiLoadBalancer(opts.upstream.map(split), { log: (line) => console.log(line) });
+      const listen = split(opts.listen);
+      await lb.listen(listen.host, listen.port);
+      console.log(`api-lb: ${opts.listen} -> ${opts.upstream.join(', ')}`);
+      process.on('SIGTERM', () => process.exit(0));
+      await new Promise(() => undefined);
     });
 
   lab

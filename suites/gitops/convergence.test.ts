@@ -4,7 +4,7 @@
  * and through ArgoCD's polling alone — and a revert, a removal (prune), live drift (self-heal) and a bad commit
  * are each followed to their end. Every push is undone by the ledger with a new commit restoring the branch.
  *
- * The change: a new image tag and a new ConfigMap for the first app, one more replica for an app without required
+ * The change: a rollout (a new pod-template annotation) and a new ConfigMap for the first app, one more replica for an app without required
  * anti-affinity. (nginx's replicas 2 -> 3 cannot become Healthy with one replica per worker on two workers: that is
  * ha/anti-affinity's property, so the replica change goes to an app that can take it.)
  */
@@ -18,6 +18,8 @@ import { editManifest, type GitopsWorkspace } from '../../fixtures/gitops-worksp
 import { noTrackedAppReason, trackedApps, type TrackedApp } from '../../fixtures/gitops-apps.ts';
 import { appError, describeApp, type ArgoCDApps } from '../../providers/gitops/argocd.ts';
 import { describeDelivery } from '../../providers/gitops/webhook-deliveries.ts';
+import { addManifest, removeManifest } from '../../providers/gitops/kustomization.ts';
+import type { GitRepo } from '../../providers/gitops/git-repo.ts';
 import { readWorkload, workloadOf } from '../../fixtures/workloads.ts';
 import { describeSuite, expect, skipBecause, test } from '../../fixtures/test.ts';
 import { suite } from '../catalogue.ts';
@@ -28,7 +30,7 @@ const CONFIGMAP = 'clusterproof-convergence';
 const STEADY_MS = 180_000;
 
 interface Plan {
-  /** gets the image tag change and the ConfigMap */
+  /** gets the rollout and the ConfigMap */
   rollout: TrackedApp;
   /** gets one more replica, when an app can take it */
   scale?: TrackedApp;
@@ -48,8 +50,11 @@ async function steady(gitops: GitopsWorkspace, argocd: ArgoCDApps, apps: string[
   await eventually('steady state: the apps Synced at the branch head and Healthy', appsSyncedAt(argocd, apps, () => gitops.head()), { timeoutMs: STEADY_MS });
 }
 
-function configMapFile(t: TrackedApp): string {
-  return `${t.spec.path}/${CONFIGMAP}.yaml`;
+const CONFIGMAP_FILE = `${CONFIGMAP}.yaml`;
+
+/** Adds the ConfigMap to the app's directory so ArgoCD deploys it (listed in its kustomization when it has one). */
+function addConfigMap(repo: GitRepo, t: TrackedApp, testName: string): Promise<string> {
+  return addManifest(repo, t.spec.path, CONFIGMAP_FILE, configMapYaml(t, testName));
 }
 
 function configMapYaml(t: TrackedApp, testName: string): string {
@@ -65,13 +70,14 @@ function configMapYaml(t: TrackedApp, testName: string): string {
   ].join('\n');
 }
 
-/** The image of the workload's first container, with its tag replaced by `tag`. */
-function retag(doc: Document, tag: string): string {
-  const path = ['spec', 'template', 'spec', 'containers', 0, 'image'];
-  const image = String(doc.getIn(path));
-  const next = `${image.replace(/:[^:/]+$/, '')}:${tag}`;
-  doc.setIn(path, next);
-  return next;
+/**
+ * A rollout every cluster can complete: a new pod-template annotation makes the workload replace its pods with
+ * the same image (a made-up image tag would never pull on a real node).
+ */
+const ROLLOUT_ANNOTATION = 'clusterproof.io/rollout';
+function annotateTemplate(doc: Document, value: string): string {
+  doc.setIn(['spec', 'template', 'metadata', 'annotations', ROLLOUT_ANNOTATION], value);
+  return value;
 }
 
 async function configMapExists(kube: KubeAccess, t: TrackedApp): Promise<boolean> {
@@ -84,23 +90,23 @@ async function configMapExists(kube: KubeAccess, t: TrackedApp): Promise<boolean
   );
 }
 
-async function liveImage(kube: KubeAccess, t: TrackedApp): Promise<string | undefined> {
+async function liveRollout(kube: KubeAccess, t: TrackedApp): Promise<string | undefined> {
   const w = await readWorkload(kube, workloadOf(t.spec));
-  return w.spec?.template.spec?.containers[0]?.image;
+  return w.spec?.template.metadata?.annotations?.[ROLLOUT_ANNOTATION];
 }
 
 describeSuite(suite('gitops/convergence'), () => {
   test('a commit converges through the webhook, and its revert converges back', async ({ gitops, argocd, kube, profile, timeline, slo, skip, task }) => {
     const plan = await planFor(gitops, argocd, profile, skip);
     await steady(gitops, argocd, plan.apps);
-    const imageBefore = await liveImage(kube, plan.rollout);
-    let image = '';
+    const rolloutBefore = await liveRollout(kube, plan.rollout);
+    let rollout = '';
     let replicas = 0;
     const push = await gitops.commitAndPush(`clusterproof: ${task.name}`, async (repo) => {
       await editManifest(repo, plan.rollout.workloadFile, plan.rollout.spec.workload.kind, plan.rollout.spec.workload.name, (doc) => {
-        image = retag(doc, `clusterproof-${Date.now().toString(36)}`);
+        rollout = annotateTemplate(doc, `clusterproof-${Date.now().toString(36)}`);
       });
-      await repo.write(configMapFile(plan.rollout), configMapYaml(plan.rollout, task.name));
+      await addConfigMap(repo, plan.rollout, task.name);
       if (plan.scale) {
         await editManifest(repo, plan.scale.workloadFile, plan.scale.spec.workload.kind, plan.scale.spec.workload.name, (doc) => {
           replicas = Number(doc.getIn(['spec', 'replicas']) ?? 1) + 1;
@@ -113,7 +119,7 @@ describeSuite(suite('gitops/convergence'), () => {
       deliveries: gitops.deliveries,
       name: 'pushed commit Synced and Healthy (webhook)',
     });
-    expect(await liveImage(kube, plan.rollout)).toBe(image);
+    expect(await liveRollout(kube, plan.rollout), `${plan.rollout.application} rolled out with ${ROLLOUT_ANNOTATION}=${rollout}`).toBe(rollout);
     expect(await configMapExists(kube, plan.rollout), `ConfigMap ${CONFIGMAP} created from git`).toBe(true);
     if (plan.scale) {
       const w = await readWorkload(kube, workloadOf(plan.scale.spec));
@@ -129,7 +135,7 @@ describeSuite(suite('gitops/convergence'), () => {
       deliveries: gitops.deliveries,
       name: 'revert Synced and Healthy (webhook)',
     });
-    expect(await liveImage(kube, plan.rollout)).toBe(imageBefore);
+    expect(await liveRollout(kube, plan.rollout), `${plan.rollout.application} rolled back`).toBe(rolloutBefore);
     expect(await configMapExists(kube, plan.rollout), `ConfigMap ${CONFIGMAP} pruned by the revert`).toBe(false);
   });
 
@@ -137,7 +143,7 @@ describeSuite(suite('gitops/convergence'), () => {
     const plan = await planFor(gitops, argocd, profile, skip);
     await steady(gitops, argocd, plan.apps);
     const add = await gitops.commitAndPush(`clusterproof: add ConfigMap ${CONFIGMAP}`, async (repo) => {
-      await repo.write(configMapFile(plan.rollout), configMapYaml(plan.rollout, task.name));
+      await addConfigMap(repo, plan.rollout, task.name);
     });
     await waitConverged(timeline, argocd, [plan.rollout.application], add, {
       slo: slo.gitopsWebhookConvergenceSeconds,
@@ -146,7 +152,7 @@ describeSuite(suite('gitops/convergence'), () => {
     });
     expect(await configMapExists(kube, plan.rollout)).toBe(true);
     const remove = await gitops.commitAndPush(`clusterproof: remove ConfigMap ${CONFIGMAP}`, async (repo) => {
-      await repo.remove(configMapFile(plan.rollout));
+      await removeManifest(repo, plan.rollout.spec.path, CONFIGMAP_FILE);
     });
     await timeline.until(
       `ConfigMap ${CONFIGMAP} pruned`,
@@ -166,7 +172,7 @@ describeSuite(suite('gitops/convergence'), () => {
     const push = await gitops.commitAndPush(
       `clusterproof: ${task.name}`,
       async (repo) => {
-        await repo.write(configMapFile(plan.rollout), configMapYaml(plan.rollout, task.name));
+        await addConfigMap(repo, plan.rollout, task.name);
       },
       { webhook: false },
     );

@@ -13,6 +13,8 @@ const addons = () => labNode('addons');
 
 export const GITOPS_REPO_NAME = 'gitops';
 export const GITOPS_BRANCH = 'main';
+/** The lab's Applications sync overlays/lab/<app>: the same apps with the images built on this machine. */
+export const LAB_OVERLAY = 'lab';
 
 export const labGitops = {
   /** the repository ArgoCD syncs from, as the Applications name it */

@@ -12,7 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import { MissingPrerequisiteError } from '../../../core/errors.ts';
 import { findRecipe } from '../build/index.ts';
 import { projectManifests, rootApplication } from '../../gitops/argocd.ts';
-import { GITOPS_BRANCH, labGitops } from './endpoints.ts';
+import { GITOPS_BRANCH, LAB_OVERLAY, labGitops } from './endpoints.ts';
 import type { GitopsProcessSettings } from './processes.ts';
 
 const FIELD_MANAGER = 'clusterproof-lab';
@@ -141,7 +141,7 @@ export async function installAddonPrerequisites(kc: k8s.KubeConfig, settings: Gi
 /** The AppProjects and the app of apps, pointing at the lab's git server: from here on git drives the apps. */
 export async function registerGitops(kc: k8s.KubeConfig): Promise<void> {
   const client = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const target = { repoURL: labGitops.repoURL(), branch: GITOPS_BRANCH };
+  const target = { repoURL: labGitops.repoURL(), branch: GITOPS_BRANCH, overlay: LAB_OVERLAY };
   for (const o of [...projectManifests(target), rootApplication(target)]) {
     await client.patch(o as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
   }

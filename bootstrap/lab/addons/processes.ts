@@ -4,7 +4,7 @@
  * out-of-cluster Procfile (ARGOCD_FAKE_IN_CLUSTER makes https://kubernetes.default.svc mean $KUBECONFIG), with the
  * reconciliation interval passed the way the upstream manifests pass argocd-cm's timeout.reconciliation.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { labNode } from '../../../providers/lab/plan.ts';
 import type { ProcessSpec } from '../process-manager.ts';
 import { gitopsPaths, labGitops } from './endpoints.ts';
@@ -13,6 +13,8 @@ export interface GitopsBinaries {
   argocd: string;
   metallbController: string;
   redisServer: string;
+  /** the repo-server runs `kustomize build` for every app directory holding a kustomization */
+  kustomize: string;
   /** argv prefix running this project's CLI */
   clusterproof: string[];
 }
@@ -94,7 +96,7 @@ export function addonsProcesses(ctx: GitopsProcessContext): ProcessSpec[] {
     spec(
       'argocd-repo-server',
       [ctx.bin.argocd, '--address', node.ip, '--port', '8081', ...redis, '--logformat', 'text'],
-      argocdEnv('argocd-repo-server', ctx),
+      { ...argocdEnv('argocd-repo-server', ctx), PATH: `${dirname(ctx.bin.kustomize)}:${process.env.PATH ?? '/usr/bin:/bin'}` },
     ),
     spec(
       'argocd-application-controller',

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { renderRepository } from '../../gitops/argocd.ts';
 import { initForgeRepository, type ForgeRepository } from '../forge/repository.ts';
-import { GITOPS_BRANCH, GITOPS_REPO_NAME, gitopsPaths, labGitops } from './endpoints.ts';
+import { GITOPS_BRANCH, GITOPS_REPO_NAME, gitopsPaths, LAB_OVERLAY, labGitops } from './endpoints.ts';
 
 export interface SeedOptions {
   /** the negative-control variant: child Applications without automated sync */
@@ -30,7 +30,7 @@ export function seedLabRepository(opts: SeedOptions = {}): Promise<ForgeReposito
     name: GITOPS_REPO_NAME,
     branch: GITOPS_BRANCH,
     files: (worktree: string) => {
-      renderRepository(worktree, { repoURL: labGitops.repoURL(), branch: GITOPS_BRANCH });
+      renderRepository(worktree, { repoURL: labGitops.repoURL(), branch: GITOPS_BRANCH, overlay: LAB_OVERLAY });
       if (opts.autoSyncOff) dropAutomatedSync(worktree);
     },
   });

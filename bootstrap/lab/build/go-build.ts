@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, readFile, readlink, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { ExitCode, MissingPrerequisiteError, UserError } from '../../../core/errors.ts';
 import { recipeToolsGo, type ComponentRecipe, type VersionProbe } from './components.ts';
 import { buildPaths } from '../../../core/build-cache.ts';
@@ -97,7 +97,34 @@ export async function checkCLibraries(r: ComponentRecipe, env: NodeJS.ProcessEnv
   }
 }
 
-/** The part of a recipe that changes what gets built: its hash keys the stamp. */
+/**
+ * The wrapper module's files: go.mod, tools.go and the recipe's own `files`, by path relative to the wrapper dir.
+ * A `files` path must stay inside the wrapper dir and must not replace go.mod, go.sum or tools.go.
+ */
+export function wrapperFiles(r: ComponentRecipe): Record<string, string> {
+  const out: Record<string, string> = { 'go.mod': r.goMod, 'tools.go': recipeToolsGo(r) };
+  for (const [path, content] of Object.entries(r.files ?? {})) {
+    const norm = normalize(path);
+    if (isAbsolute(path) || norm !== path || norm.split(sep).includes('..') || ['go.mod', 'go.sum', 'tools.go'].includes(norm)) {
+      throw new Error(`recipe ${r.name}: extra file "${path}" must be a plain relative path inside the wrapper module, not go.mod/go.sum/tools.go`);
+    }
+    out[path] = content;
+  }
+  return out;
+}
+
+/** Writes the wrapper module of `r` into `dir` (go.sum and everything else already there are left alone). */
+export async function writeWrapper(r: ComponentRecipe, dir: string): Promise<void> {
+  for (const [path, content] of Object.entries(wrapperFiles(r))) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), content);
+  }
+}
+
+/**
+ * The part of a recipe that changes what gets built: its hash keys the stamp. `files` is part of it when present;
+ * a recipe without it hashes exactly as before the field existed (JSON.stringify leaves out absent keys).
+ */
 export function recipeHash(r: ComponentRecipe): string {
   const { description: _d, default: _def, ...build } = r;
   return createHash('sha256')
@@ -265,8 +292,7 @@ export async function buildRecipe(r: ComponentRecipe, go: GoToolchain, onLine: (
       logLine(`# clusterproof lab build: ${r.name} ${r.version} (recipe ${recipeHash(r)}), ${go.version} at ${go.go}`);
       logLine(`# started ${new Date(started).toISOString()} in ${src}`);
       logLine(`# env: ${Object.entries(r.env).map(([k, v]) => `${k}=${v}`).join(' ')} GOFLAGS=${env.GOFLAGS}`);
-      await writeFile(join(src, 'go.mod'), r.goMod);
-      await writeFile(join(src, 'tools.go'), recipeToolsGo(r));
+      await writeWrapper(r, src);
       onLine('go mod tidy');
       await step(['mod', 'tidy']);
 
