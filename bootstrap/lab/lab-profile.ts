@@ -13,6 +13,7 @@ import { LAB_PVE_NODE, labVmidOf } from './pve-endpoint.ts';
 import { LAB_PVE_PORT, type LabGitopsSettings } from './lab-settings.ts';
 import { labAppsProfile } from '../gitops/apps.ts';
 import { LAB_OVERLAY } from './addons/endpoints.ts';
+import type { WorkerMode } from './worker/worker-mode.ts';
 import { GITOPS_BRANCH, gitopsPaths, labGitops } from './addons/endpoints.ts';
 
 export interface LabProfileFiles {
@@ -36,7 +37,7 @@ export function gitopsPollSlo(g: LabGitopsSettings): number {
   return g.revisionCacheSeconds + 2 * g.pollSeconds + g.pollJitterSeconds + 30;
 }
 
-export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops: LabGitopsSettings, profilePath: string): Profile {
+export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops: LabGitopsSettings, profilePath: string, workers: WorkerMode = 'kwok'): Profile {
   const rel = (p: string) => relative(dirname(profilePath), p);
   const data = {
     apiVersion: 'clusterproof/v1',
@@ -44,9 +45,15 @@ export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops
     metadata: {
       name: 'lab',
       description:
-        'The embedded lab: real etcd, kube-apiserver, controller-manager, scheduler, an etcd-election VIP agent and kwok nodes in network namespaces; a git server, ArgoCD and the MetalLB controller',
+        workers === 'real'
+          ? 'The embedded lab: real etcd, kube-apiserver, controller-manager, scheduler and an etcd-election VIP agent on kwok control-plane nodes; real workers w1 w2 (kubelet, containerd, runc, CNI bridge, kube-proxy, CoreDNS, MetalLB speakers) in network namespaces; a git server, ArgoCD and the MetalLB controller'
+          : 'The embedded lab: real etcd, kube-apiserver, controller-manager, scheduler, an etcd-election VIP agent and kwok nodes in network namespaces; a git server, ArgoCD and the MetalLB controller',
     },
-    target: { kind: 'lab', capabilities: ['lab', 'vip', 'etcd-direct', 'node-power', 'argocd', 'metallb', 'gitops-push'] },
+    target: {
+      kind: 'lab',
+      // dataplane: pods are real containers that serve (real workers); with kwok workers nothing serves
+      capabilities: ['lab', 'vip', 'etcd-direct', 'node-power', 'argocd', 'metallb', 'gitops-push', ...(workers === 'real' ? (['dataplane'] as const) : [])],
+    },
     network: {
       subnet: labPlan.lan.cidr,
       gateway: labPlan.bridge.ip,

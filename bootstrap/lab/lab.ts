@@ -36,6 +36,9 @@ import { currentWorkerMode, saveWorkerMode, WORKER_MODES, type WorkerMode } from
 import { removeWorker, resolveWorkerBinaries, unrouteWorkerPods } from './worker/worker-node.ts';
 import { removeMountNamespaceDir } from './worker/mount-namespace.ts';
 import { buildLabImages } from './images/lab-images.ts';
+import { buildComponentImages, componentImageRef } from './images/component-images.ts';
+import { installClusterDns } from './worker/cluster-dns.ts';
+import { installSpeakers } from './worker/metallb-speaker.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -196,7 +199,11 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
   componentBinary('metallb-controller');
   componentBinary('kustomize');
   const workers = opts.workers ?? 'kwok';
-  if (workers === 'real') resolveWorkerBinaries(bin.clusterproof);
+  if (workers === 'real') {
+    resolveWorkerBinaries(bin.clusterproof);
+    componentBinary('coredns');
+    componentBinary('metallb-speaker');
+  }
   checkAddonManifests();
   mkdirSync(labStateDir(), { recursive: true });
   const release = acquireLabLock(labPaths.lock(), 'lab up');
@@ -226,7 +233,7 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
     saveWorkerMode(workers);
     progress(`workers: ${workers} (${WORKER_MODES[workers]})`);
     if (workers === 'real') {
-      const images = await buildLabImages((line) => progress(`images: ${line}`));
+      const images = [...(await buildLabImages((line) => progress(`images: ${line}`))), ...(await buildComponentImages())];
       writeFileSync(workerImagesFile(), JSON.stringify(images.map(({ ref, archive, manifestDigest }) => ({ ref, archive, manifestDigest }))));
       progress(`images: ${images.map((i) => `${i.ref}${i.cached ? ' (cached)' : ''}`).join(', ')}`);
     }
@@ -250,6 +257,11 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
     child.unref();
     for (let i = 0; i < 50 && !supervisorPid(); i++) await sleep(100);
     await waitReady(progress, 240_000);
+    if (workers === 'real') {
+      progress('real workers: CoreDNS (kube-dns 198.18.128.10) and the MetalLB speaker DaemonSet');
+      await installClusterDns(adminKube(), componentImageRef('coredns'));
+      await installSpeakers(adminKube(), componentImageRef('metallb-speaker'));
+    }
     progress('registering the gitops repository with ArgoCD (AppProjects, app of apps)');
     await registerGitops(adminKube());
     await waitAppsConverged(adminKube(), progress, 240_000, { expectAutoSync: opts.variant !== 'gitops-autosync-off' });
@@ -268,6 +280,7 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
         LAB_SETTINGS,
         gitops,
         profilePath,
+        workers,
       ),
     );
     progress(`lab up: profile written to ${profilePath}`);

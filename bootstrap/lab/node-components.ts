@@ -99,6 +99,8 @@ function kubeApiserver(node: LabNode, tls: LabTlsFiles, bin: LabBinaries, settin
     `--tls-private-key-file=${tls.apiserver.key}`,
     `--kubelet-client-certificate=${tls.apiserverKubeletClient.cert}`,
     `--kubelet-client-key=${tls.apiserverKubeletClient.key}`,
+    // kubeadm's choice: reach a kubelet at its node address, never by resolving its hostname through the host's DNS
+    '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${tls.serviceAccount.pub}`,
     `--service-account-signing-key-file=${tls.serviceAccount.key}`,

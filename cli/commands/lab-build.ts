@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { buildComponents, COMPONENTS, labBinDir } from '../../bootstrap/lab/build/index.ts';
+import { buildComponents, componentBinary, COMPONENTS, findRecipe, labBinDir } from '../../bootstrap/lab/build/index.ts';
 import { isUpToDate } from '../../bootstrap/lab/build/go-build.ts';
 import { buildLabImages } from '../../bootstrap/lab/images/lab-images.ts';
+import { requireDebianTools } from '../../bootstrap/lab/images/debian-image.ts';
+import { buildComponentImage, COMPONENT_IMAGES } from '../../bootstrap/lab/images/component-images.ts';
 import { buildPaths, cacheDir } from '../../core/build-cache.ts';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -20,7 +22,7 @@ export function registerLabBuild(lab: Command): void {
     .option('--only <names>', 'only these components or binaries, comma-separated (e.g. etcd,kwok or kube-apiserver)', list)
     .option('--all', `also the opt-in components (${COMPONENTS.filter((c) => !c.default).map((c) => c.name).join(', ')})`)
     .option('--force', 'rebuild even when the cache is valid')
-    .option('--images', "also build the lab's own images (pause, guestbook) as OCI archives, for real workers")
+    .option('--images', "also build the lab's images for real workers as OCI archives: pause, guestbook (ours), nginx, redis (from Debian's packages), and coredns, metallb-speaker when those components are built")
     .option('--list', 'list the components, their versions and cache state, and build nothing')
     .action(async (opts: { only?: string[]; all?: boolean; force?: boolean; list?: boolean; images?: boolean }) => {
       if (opts.list) {
@@ -36,6 +38,8 @@ export function registerLabBuild(lab: Command): void {
         }
         return;
       }
+      // named before a long build, not after it
+      if (opts.images) requireDebianTools();
       const t0 = Date.now();
       const results = await buildComponents({ only: opts.only, all: opts.all, force: opts.force });
       const built = results.filter((r) => r.status === 'built').length;
@@ -44,7 +48,17 @@ export function registerLabBuild(lab: Command): void {
         `${results.length} component(s) ready in ${labBinDir()} (${built} built, ${results.length - built} cached) in ${secs} s`,
       );
       if (opts.images) {
-        for (const image of await buildLabImages((line) => console.log(`  ${line}`))) {
+        const fromComponents = COMPONENT_IMAGES.filter((i) => {
+          try {
+            return componentBinary(i.binary) !== '';
+          } catch {
+            console.log(`  image of ${i.binary} skipped: not built (node bin/clusterproof.mjs lab build --only ${findRecipe(i.binary)?.name ?? i.binary})`);
+            return false;
+          }
+        });
+        const images = [...(await buildLabImages((line) => console.log(`  ${line}`)))];
+        for (const i of fromComponents) images.push(await buildComponentImage(i));
+        for (const image of images) {
           console.log(`image ${image.ref} ${image.manifestDigest.slice(0, 19)} ${image.cached ? 'cached' : 'built'}: ${image.archive}`);
         }
       }

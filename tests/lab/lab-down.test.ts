@@ -1,6 +1,8 @@
 /**
  * Runs last (see tests/support/lab-order-sequencer.ts): `lab down` leaves no process, namespace, link, route,
- * iptables rule, mount or lock behind, and a second `lab down` is a harmless no-op.
+ * iptables rule, mount or lock behind, and a second `lab down` is a harmless no-op. When the lab before it ran real
+ * workers (tests/lab/real-workers.test.ts), each kind of thing they leave is checked too: containerd, shims and
+ * containers, overlay/shm/secret mounts, the worker mount namespaces, cgroup directories, CNI leases, pod routes.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -36,6 +38,15 @@ describe.skipIf(skip)('lab down', () => {
     expect(existsSync(labPaths.lock())).toBe(false);
     expect(existsSync(LAB_UP_MARKER)).toBe(false);
     expect(existsSync(labPaths.profile())).toBe(false);
+
+    // real workers: nothing of kubelet, containerd, its shims or the containers they ran
+    expect((await run('pgrep', ['-f', '/var/cache/clusterproof/bin/(kubernetes-node|containerd|runc|coredns|metallb-speaker)|containerd-shim|lab api-lb']).catch(() => ({ stdout: '' }))).stdout).toBe('');
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+    expect(mounts, 'overlay, shm or secret mounts of the lab').not.toMatch(/\/run\/clusterproof|lab\/data\/w[12]\/|containerd/);
+    expect(existsSync('/run/clusterproof'), 'worker mount namespaces dir').toBe(false);
+    const cgroupLeft = (await run('sh', ['-c', 'ls -d /sys/fs/cgroup/*/clusterproof 2>/dev/null || true'])).stdout.trim();
+    expect(cgroupLeft, 'cgroup directories of the workers').toBe('');
+    expect(existsSync(join(labPaths.data(), 'w1', 'cni')), 'CNI leases (host-local) of w1').toBe(false);
 
     const again = await cli('lab', 'down');
     expect(again.stdout).toMatch(/not up: nothing to remove/);

@@ -11,6 +11,8 @@ const ORDER: Array<[RegExp, number]> = [
   [/tests\/lab\/lab-up\.test\.ts$/, 2],
   [/tests\/lab\/(suites-on-lab|addons-dry-run)\.test\.ts$/, 3],
   [/tests\/negative\//, 4],
+  // brings the lab up with real workers and leaves it so: the lab-down test then proves their teardown too
+  [/tests\/lab\/real-workers\.test\.ts$/, 5],
   [/tests\/lab\/lab-down\.test\.ts$/, 9],
 ];
 

@@ -18,7 +18,7 @@ import type { GitopsProcessSettings } from './processes.ts';
 const FIELD_MANAGER = 'clusterproof-lab';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function moduleCache(): string {
+export function moduleCache(): string {
   try {
     return execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
   } catch {
@@ -132,7 +132,8 @@ export async function installAddonPrerequisites(kc: k8s.KubeConfig, settings: Gi
       apiVersion: 'metallb.io/v1beta1',
       kind: 'L2Advertisement',
       metadata: { name: 'l2', namespace: labGitops.metallbNamespace },
-      spec: { ipAddressPools: ['lab-pool'] },
+      // announce on the node LAN only (a real worker also has cni0 and one veth per pod)
+      spec: { ipAddressPools: ['lab-pool'], interfaces: ['eth0'] },
     } as k8s.KubernetesObject,
   ];
   for (const o of pool) await apply(client, o);

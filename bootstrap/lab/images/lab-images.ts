@@ -1,7 +1,8 @@
 /**
- * The lab's own images, built here with no registry: programs of ours (the pause sandbox, the guestbook) compiled
- * with `go build` from bootstrap/lab/images, each packed alone into an OCI archive (oci-archive.ts) that a worker's
- * containerd imports. Cached by the hash of the sources: <cache>/images/<name>-<hash>/{<program>,image.tar,image.json}.
+ * The lab's own images, built here with no registry, as OCI archives (oci-archive.ts) that a worker's containerd
+ * imports: programs of ours (the pause sandbox, the guestbook) compiled with `go build` from bootstrap/lab/images, each
+ * packed alone, cached by the hash of the sources in <cache>/images/<name>-<hash>/{<program>,image.tar,image.json};
+ * and nginx and redis made from Debian's packages (debian-image.ts), cached by the hash of the .debs and our files.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { cacheDir } from '../../../core/build-cache.ts';
 import { UserError } from '../../../core/errors.ts';
 import { run } from '../build/exec.ts';
 import { findGo } from '../build/go-build.ts';
+import { buildDebianImage, requireDebianTools, type DebianImage } from './debian-image.ts';
 import { ociArchive, type ImageConfig } from './oci-archive.ts';
 
 const SOURCES = dirname(fileURLToPath(import.meta.url));
@@ -27,6 +29,38 @@ export interface LabImage {
 export const LAB_IMAGES: readonly LabImage[] = [
   { ref: 'lab.local/pause:3.10.1', program: 'pause', config: { entrypoint: ['/pause'] } },
   { ref: 'lab.local/guestbook:0.1.0', program: 'guestbook', config: { entrypoint: ['/guestbook'], exposedPorts: [3000], user: '65534:65534' } },
+];
+
+/** Images of Debian programs; their own files (configuration, passwd) are under debian/<name>/. */
+export const DEBIAN_IMAGES: readonly DebianImage[] = [
+  {
+    ref: 'lab.local/nginx:1.22.1',
+    name: 'nginx',
+    // since bookworm nginx-light is nginx plus the echo module; the module is kept (load_module works), not loaded
+    packages: ['nginx-light'],
+    versionOf: 'nginx',
+    keep: ['usr/sbin/nginx', 'usr/lib/nginx/modules', 'etc/nginx/mime.types'],
+    // the master (root) creates the temp dirs under /var/lib/nginx for the worker; logs go to stderr/stdout
+    dirs: [
+      { path: 'var/lib/nginx', mode: 0o755 },
+      { path: 'var/log/nginx', mode: 0o755 },
+      { path: 'run', mode: 0o755 },
+      { path: 'tmp', mode: 0o1777 },
+    ],
+    config: { entrypoint: ['/usr/sbin/nginx', '-e', 'stderr'], exposedPorts: [80] },
+  },
+  {
+    ref: 'lab.local/redis:7.0.15',
+    name: 'redis',
+    // the server is redis-check-rdb, which serves when called redis-server: the link Debian's redis-server package
+    // ships (that package adds only init scripts and config, and pulls init-system-helpers and usrmerge)
+    packages: ['redis-tools'],
+    versionOf: 'redis-tools',
+    keep: ['usr/bin/redis-check-rdb', 'usr/bin/redis-cli'],
+    links: [{ path: 'usr/bin/redis-server', target: 'redis-check-rdb' }],
+    dirs: [{ path: 'tmp', mode: 0o1777 }],
+    config: { entrypoint: ['/usr/bin/redis-server', '/etc/redis/redis.conf'], user: '999:999', exposedPorts: [6379] },
+  },
 ];
 
 export interface BuiltImage {
@@ -69,7 +103,12 @@ export async function buildLabImage(image: LabImage, onLine: (line: string) => v
 }
 
 export async function buildLabImages(onLine?: (line: string) => void): Promise<BuiltImage[]> {
+  requireDebianTools();
   const out: BuiltImage[] = [];
   for (const image of LAB_IMAGES) out.push(await buildLabImage(image, onLine));
+  for (const image of DEBIAN_IMAGES) {
+    const { ref, archive, manifestDigest, cached } = await buildDebianImage(image, onLine);
+    out.push({ ref, archive, manifestDigest, cached });
+  }
   return out;
 }

@@ -1,19 +1,27 @@
 /**
  * An OCI image archive written from files in memory, with no registry and no image tool: the layout
- * (`oci-layout`, `index.json`, `blobs/sha256/…`) that `ctr images import` reads, one uncompressed layer. Every tar
- * entry has a fixed mtime and owner, so the same files always give the same digests (the images are cached by them).
+ * (`oci-layout`, `index.json`, `blobs/sha256/…`) that `ctr images import` reads, one uncompressed layer of regular
+ * files, symlinks and directories with their modes. Every tar entry has a fixed mtime and owner (root) and the entries
+ * are sorted by path bytes, so the same files always give the same digests (the images are cached by them).
  * The image name goes in both annotations containerd's importer reads (io.containerd.image.name and
  * org.opencontainers.image.ref.name).
  */
 import { createHash } from 'node:crypto';
 import { pack } from 'tar-stream';
 
-export interface ImageFile {
-  /** path inside the image, without a leading slash */
-  path: string;
-  content: Buffer;
-  mode: number;
-}
+export type ImageFile =
+  | {
+      /** path inside the image, without a leading slash */
+      path: string;
+      type?: 'file';
+      content: Buffer;
+      /** permission bits, including setuid/setgid/sticky */
+      mode: number;
+    }
+  /** a symlink; `target` is stored as given (relative, or absolute inside the image) */
+  | { path: string; type: 'symlink'; target: string }
+  /** a directory with its mode (e.g. 1777 for tmp, or an empty one); a parent nobody names gets 0755 */
+  | { path: string; type: 'directory'; mode: number };
 
 export interface ImageConfig {
   entrypoint: string[];
@@ -35,7 +43,15 @@ const MTIME = new Date('2026-01-01T00:00:00Z');
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-async function tarOf(entries: Array<{ name: string; content?: Buffer; mode: number; type: 'file' | 'directory' }>): Promise<Buffer> {
+interface TarEntry {
+  name: string;
+  content?: Buffer;
+  mode: number;
+  type: 'file' | 'directory' | 'symlink';
+  linkname?: string;
+}
+
+async function tarOf(entries: TarEntry[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
   p.on('data', (c: Buffer) => chunks.push(c));
@@ -44,7 +60,7 @@ async function tarOf(entries: Array<{ name: string; content?: Buffer; mode: numb
     p.on('error', reject);
   });
   for (const e of entries) {
-    const header = { name: e.name, mode: e.mode, mtime: MTIME, uid: 0, gid: 0, uname: 'root', gname: 'root', type: e.type };
+    const header = { name: e.name, mode: e.mode, mtime: MTIME, uid: 0, gid: 0, uname: 'root', gname: 'root', type: e.type, ...(e.linkname ? { linkname: e.linkname } : {}) };
     await new Promise<void>((resolve, reject) => p.entry(header, e.type === 'file' ? e.content : undefined, (err) => (err ? reject(err) : resolve())));
   }
   p.finalize();
@@ -52,17 +68,27 @@ async function tarOf(entries: Array<{ name: string; content?: Buffer; mode: numb
   return Buffer.concat(chunks);
 }
 
-/** The layer: every parent directory of every file, then the files, in a stable order. */
-function layerEntries(files: ImageFile[]) {
-  const dirs = new Set<string>();
+/** Byte order, not localeCompare: the order must not depend on the machine's locale. A parent sorts before its children. */
+const byPath = (a: TarEntry, b: TarEntry) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name));
+
+/** The layer: every parent directory of every entry (0755 unless given), then the entries, sorted by path. */
+function layerEntries(files: ImageFile[]): TarEntry[] {
+  const dirs = new Map<string, number>();
+  const entries: TarEntry[] = [];
   for (const f of files) {
     const parts = f.path.split('/').slice(0, -1);
-    for (let i = 1; i <= parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+    for (let i = 1; i <= parts.length; i++) {
+      const d = parts.slice(0, i).join('/');
+      if (!dirs.has(d)) dirs.set(d, 0o755);
+    }
+    if (f.type === 'directory') dirs.set(f.path, f.mode);
+    else if (f.type === 'symlink') entries.push({ name: f.path, mode: 0o777, type: 'symlink', linkname: f.target });
+    else entries.push({ name: f.path, content: f.content, mode: f.mode, type: 'file' });
   }
-  return [
-    ...[...dirs].sort().map((d) => ({ name: `${d}/`, mode: 0o755, type: 'directory' as const })),
-    ...[...files].sort((a, b) => a.path.localeCompare(b.path)).map((f) => ({ name: f.path, content: f.content, mode: f.mode, type: 'file' as const })),
-  ];
+  const names = new Set(entries.map((e) => e.name));
+  for (const d of dirs.keys()) if (names.has(d)) throw new Error(`image layer: ${d} is both a directory and a file or symlink`);
+  if (names.size !== entries.length) throw new Error('image layer: a path is given twice');
+  return [...[...dirs].map(([d, mode]) => ({ name: `${d}/`, mode, type: 'directory' as const })), ...entries].sort(byPath);
 }
 
 export async function ociArchive(name: string, files: ImageFile[], config: ImageConfig): Promise<OciArchive> {
