@@ -6,7 +6,8 @@
  */
 import type { NodeSpec } from '../core/profile/schema.ts';
 
-export type PowerState = 'running' | 'stopped' | 'unknown';
+/** `paused`: suspended where it stood, processes and memory kept, nothing running (Proxmox: running, qmpstatus paused). */
+export type PowerState = 'running' | 'paused' | 'stopped' | 'unknown';
 
 /** Node power with Proxmox meanings. Every mutating call is recorded in the fault ledger by the fixture. */
 export interface NodeControl {
@@ -16,6 +17,13 @@ export interface NodeControl {
   powerOn(node: NodeSpec): Promise<void>;
   /** ACPI shutdown (Proxmox `status/shutdown`; lab: SIGTERM in reverse start order). */
   shutdown(node: NodeSpec): Promise<void>;
+  /**
+   * Freeze the node where it stands, a grey failure: alive, sockets open, nothing answers (Proxmox `status/suspend`
+   * to RAM; lab: the cgroup freezer for a real worker, SIGSTOP to every process otherwise). status() is then 'paused'.
+   */
+  suspend(node: NodeSpec): Promise<void>;
+  /** Let a suspended node run on from where it stopped (Proxmox `status/resume`). */
+  resume(node: NodeSpec): Promise<void>;
   status(node: NodeSpec): Promise<PowerState>;
 }
 

@@ -208,7 +208,11 @@ async function main() {
     ...rows.map((r) => `| ${r.experiment} | ${r.name} | ${fmt(r.seconds)} | ${r.sloSeconds} s (${r.sloName}) |`),
     '',
   ].join('\n');
-  writeFileSync(join(root, 'docs', 'BENCHMARKS.md'), doc);
+  // the real-workers section is measured by scripts/benchmarks-real-workers.ts: keep it
+  const file = join(root, 'docs', 'BENCHMARKS.md');
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const kept = /<!-- real-workers:start -->[\s\S]*?<!-- real-workers:end -->/.exec(previous)?.[0];
+  writeFileSync(file, kept ? `${doc.trimEnd()}\n\n${kept}\n` : doc);
   console.log('written docs/BENCHMARKS.md');
 }
 

@@ -13,6 +13,15 @@ const powerOff = (target: string, extra: Partial<PlannedFault> = {}): PlannedFau
   ...extra,
 });
 
+/** A frozen node is down as far as the cluster can tell: it counts against maxNodesDown like a powered-off one. */
+export const freeze = (target: string, extra: Partial<PlannedFault> = {}): PlannedFault => ({
+  action: 'freeze',
+  target,
+  nodeDown: true,
+  undo: 'thaw the node (resume it where it stopped)',
+  ...extra,
+});
+
 export const CATALOGUE: SuiteInfo[] = [
   {
     id: 'conformance/cluster-health',
@@ -43,6 +52,16 @@ export const CATALOGUE: SuiteInfo[] = [
     faults: [powerOff('the VIP holder (a control-plane node)'), { action: 'shutdown', target: 'the VIP holder', nodeDown: true, undo: 'power the node back on' }],
   },
   {
+    id: 'ha/lb-failover',
+    file: 'suites/ha/lb-failover.test.ts',
+    title:
+      'the LoadBalancer address is announced by another node after a hard power-off of its announcer and the Service answers again ' +
+      'within the SLO; the requests a client lost meanwhile are counted',
+    // dataplane: something must really serve behind the address (kwok pods answer nothing)
+    needs: ['node-power', 'metallb', 'dataplane'],
+    faults: [powerOff('the node announcing the LoadBalancer address (a worker)')],
+  },
+  {
     id: 'ha/anti-affinity',
     file: 'suites/ha/anti-affinity.test.ts',
     title: 'replicas stay on distinct nodes; the extra replica is refused by the scheduler; a worker loss is detected, tainted, evicted per tolerations',
@@ -68,7 +87,7 @@ export const CATALOGUE: SuiteInfo[] = [
     faults: [
       {
         action: 'git-push',
-        target: 'the branch suites may push to (the lab repository; gitops.testBranch on a real target): a new image tag, a ConfigMap, one replica more, an invalid manifest',
+        target: 'the branch suites may push to (the lab repository; gitops.testBranch on a real target): a rollout (pod-template annotation), a ConfigMap, one replica more, an invalid manifest',
         nodeDown: false,
         undo: "a new commit restoring the branch's starting content (history is never rewritten)",
       },

@@ -31,7 +31,7 @@ import { checkAddonManifests, registerGitops } from './addons/objects.ts';
 import { seedLabRepository } from './addons/repository.ts';
 import { waitAppsConverged } from './addons/wait-apps.ts';
 import { hasTool } from '../../core/command.ts';
-import { currentVariant, LAB_VARIANTS, saveVariant, type LabVariant } from './variants.ts';
+import { currentVariant, LAB_VARIANTS, REAL_WORKER_VARIANTS, saveVariant, variantNodeLabels, type LabVariant } from './variants.ts';
 import { currentWorkerMode, saveWorkerMode, WORKER_MODES, type WorkerMode } from './worker/worker-mode.ts';
 import { removeWorker, resolveWorkerBinaries, unrouteWorkerPods } from './worker/worker-node.ts';
 import { removeMountNamespaceDir } from './worker/mount-namespace.ts';
@@ -199,6 +199,9 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
   componentBinary('metallb-controller');
   componentBinary('kustomize');
   const workers = opts.workers ?? 'kwok';
+  if (opts.variant && REAL_WORKER_VARIANTS.includes(opts.variant) && workers !== 'real') {
+    throw new UserError(`variant ${opts.variant} breaks a data-plane property: start it with real workers (lab up --variant ${opts.variant} --workers real)`);
+  }
   if (workers === 'real') {
     resolveWorkerBinaries(bin.clusterproof);
     componentBinary('coredns');
@@ -257,6 +260,10 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
     child.unref();
     for (let i = 0; i < 50 && !supervisorPid(); i++) await sleep(100);
     await waitReady(progress, 240_000);
+    for (const { node, labels } of variantNodeLabels(opts.variant)) {
+      await adminKube().makeApiClient(k8s.CoreV1Api).patchNode({ name: node, body: { metadata: { labels } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      progress(`variant ${opts.variant}: node ${node} labelled ${Object.keys(labels).join(', ')}`);
+    }
     if (workers === 'real') {
       progress('real workers: CoreDNS (kube-dns 198.18.128.10) and the MetalLB speaker DaemonSet');
       await installClusterDns(adminKube(), componentImageRef('coredns'));

@@ -2,6 +2,8 @@
  * Runs the lab's node processes inside their network namespaces, like an init system per node:
  * start in order, restart a process that dies while its node is powered on (as machined/kubelet would),
  * and the two ways a node stops: SIGKILL everything (power loss) or SIGTERM in reverse order (shutdown).
+ * A node can also be paused (SIGSTOP to each process, SIGCONT to continue): a stopped process is alive, keeps
+ * its pid and its sockets, and is neither counted dead nor restarted.
  * Every pid is written to a state file with its start time, so `lab down` can end exactly these processes
  * even after the supervisor itself was killed.
  */
@@ -27,6 +29,8 @@ interface Running {
   restarts: number;
   /** true while the node is meant to be up: an exit then triggers a restart */
   wanted: boolean;
+  /** SIGSTOPped with its node: a restart waits until the node continues */
+  paused: boolean;
   restartTimer?: NodeJS.Timeout;
 }
 
@@ -47,6 +51,8 @@ export function procStartTime(pid: number): string | null {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const alive = (c: ChildProcess | undefined): c is ChildProcess => !!c && c.exitCode === null && c.signalCode === null;
 
 export class ProcessManager {
   private readonly procs = new Map<string, Running>();
@@ -84,10 +90,10 @@ export class ProcessManager {
     child.once('exit', (code, signal) => {
       r.log.write(`--- ${new Date().toISOString()} ${spec.name} exited code=${code} signal=${signal}\n`);
       this.persist();
-      if (r.wanted && r.child === child) {
+      if (r.wanted && !r.paused && r.child === child) {
         const delay = Math.min(1000 * 2 ** Math.min(r.restarts, 4), 10_000);
         r.restarts += 1;
-        r.restartTimer = setTimeout(() => r.wanted && this.launch(r), delay);
+        r.restartTimer = setTimeout(() => r.wanted && !r.paused && this.launch(r), delay);
       }
     });
     this.persist();
@@ -97,7 +103,7 @@ export class ProcessManager {
     const key = this.key(spec.node, spec.name);
     let r = this.procs.get(key);
     if (!r) {
-      r = { spec, log: createWriteStream(join(this.logDir, `${spec.node}-${spec.name}.log`), { flags: 'a' }), restarts: 0, wanted: true };
+      r = { spec, log: createWriteStream(join(this.logDir, `${spec.node}-${spec.name}.log`), { flags: 'a' }), restarts: 0, wanted: true, paused: false };
       this.procs.set(key, r);
     }
     r.spec = spec;
@@ -111,8 +117,7 @@ export class ProcessManager {
   }
 
   isRunning(node: string, name: string): boolean {
-    const c = this.procs.get(this.key(node, name))?.child;
-    return !!c && c.exitCode === null && c.signalCode === null;
+    return alive(this.procs.get(this.key(node, name))?.child);
   }
 
   components(node: string): Array<{ name: string; running: boolean; pid?: number; restarts: number }> {
@@ -131,6 +136,28 @@ export class ProcessManager {
     });
   }
 
+  /**
+   * Pause the node: SIGSTOP to each of its processes, which stay alive where they stand. A restart that was due
+   * waits for `continueNode`; a process SIGKILLed while stopped dies as any other.
+   */
+  pauseNode(node: string): void {
+    for (const r of this.ofNode(node)) {
+      r.paused = true;
+      clearTimeout(r.restartTimer);
+      if (alive(r.child)) r.child.kill('SIGSTOP');
+    }
+  }
+
+  /** SIGCONT to each stopped process of the node; one that died meanwhile, and is still wanted, starts again. */
+  continueNode(node: string): void {
+    for (const r of this.ofNode(node)) {
+      if (!r.paused) continue;
+      r.paused = false;
+      if (alive(r.child)) r.child.kill('SIGCONT');
+      else if (r.wanted) this.launch(r);
+    }
+  }
+
   /** The node's processes are no longer wanted: none is restarted when it exits (something else ends them). */
   release(node: string): void {
     for (const r of this.ofNode(node)) {
@@ -144,8 +171,10 @@ export class ProcessManager {
     const procs = this.ofNode(node);
     for (const r of procs) {
       r.wanted = false;
+      r.paused = false;
       clearTimeout(r.restartTimer);
     }
+    // SIGKILL ends a SIGSTOPped process too
     for (const r of procs) r.child?.kill('SIGKILL');
     await Promise.all(procs.map((r) => this.waitExit(r, 5000)));
     this.persist();
@@ -160,6 +189,9 @@ export class ProcessManager {
     }
     for (const r of procs) {
       r.child?.kill('SIGTERM');
+      // a SIGSTOPped process would only see its SIGTERM once continued
+      if (r.paused) r.child?.kill('SIGCONT');
+      r.paused = false;
       if (!(await this.waitExit(r, graceMs))) {
         r.child?.kill('SIGKILL');
         await this.waitExit(r, 5000);

@@ -28,6 +28,7 @@ import {
   shutdownWorker,
   waitContainerd,
   workerProcesses,
+  workerCgroup,
   type WorkerBinaries,
   type WorkerContext,
 } from './worker/worker-node.ts';
@@ -57,6 +58,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 export class LabSupervisor implements LabPowerBackend {
   private readonly procs: ProcessManager;
   private readonly powered = new Set<string>();
+  /** powered nodes suspended where they stand (cgroup freezer or SIGSTOP) */
+  private readonly paused = new Set<string>();
 
   constructor(private readonly config: SupervisorConfig) {
     mkdirSync(labPaths.logs(), { recursive: true });
@@ -94,8 +97,10 @@ export class LabSupervisor implements LabPowerBackend {
     return Object.entries(LAB_VMIDS).map(([name, vmid]) => ({ name, vmid }));
   }
 
-  status(vmid: number): 'running' | 'stopped' {
-    return this.powered.has(this.nodeOf(vmid)) ? 'running' : 'stopped';
+  status(vmid: number): 'running' | 'paused' | 'stopped' {
+    const node = this.nodeOf(vmid);
+    if (!this.powered.has(node)) return 'stopped';
+    return this.paused.has(node) ? 'paused' : 'running';
   }
 
   async start(vmid: number): Promise<void> {
@@ -105,6 +110,8 @@ export class LabSupervisor implements LabPowerBackend {
   async stop(vmid: number): Promise<void> {
     const node = this.nodeOf(vmid);
     this.powered.delete(node);
+    // a frozen real worker is killed through its cgroup (killAll thaws it), SIGSTOPped processes die of SIGKILL
+    this.paused.delete(node);
     if (this.isRealWorker(node)) {
       // the whole cgroup subtree at once: kubelet, containerd, shims and every container
       this.procs.release(node);
@@ -122,12 +129,40 @@ export class LabSupervisor implements LabPowerBackend {
 
   async shutdown(vmid: number, timeoutS: number): Promise<void> {
     const node = this.nodeOf(vmid);
+    if (this.paused.has(node)) throw new Error(`VM ${vmid} is paused - cannot shutdown`);
     await this.procs.stopNode(node, Math.max(1, timeoutS) * 1000);
     // what the node's init does last: SIGTERM to everything left (the containers), then SIGKILL
     if (this.isRealWorker(node)) await shutdownWorker(node, Math.max(1, timeoutS) * 1000);
     this.powered.delete(node);
     await setNodeLink(node, false);
     await this.forgetRuntimeAddresses(node);
+  }
+
+  /**
+   * Suspend a node where it stands, a grey failure: every process alive, its sockets open, nothing answering. A real
+   * worker's whole cgroup subtree is frozen (kubelet, containerd, shims and every container, at once); any other
+   * node's processes get SIGSTOP.
+   */
+  async suspend(vmid: number): Promise<void> {
+    const node = this.nodeOf(vmid);
+    if (!this.powered.has(node)) throw new Error(`VM ${vmid} not running`);
+    if (this.paused.has(node)) return;
+    this.paused.add(node);
+    try {
+      if (this.isRealWorker(node)) await workerCgroup(node).freeze();
+      else this.procs.pauseNode(node);
+    } catch (err) {
+      await this.resume(vmid).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async resume(vmid: number): Promise<void> {
+    const node = this.nodeOf(vmid);
+    if (!this.paused.has(node)) return;
+    if (this.isRealWorker(node)) workerCgroup(node).thaw();
+    else this.procs.continueNode(node);
+    this.paused.delete(node);
   }
 
   /** Power a node on with its existing data directories, processes in boot order. */
@@ -217,6 +252,9 @@ export class LabSupervisor implements LabPowerBackend {
   }
 
   async shutdownAll(): Promise<void> {
+    // a frozen process takes no signal: thaw the frozen workers so each gets its SIGTERM (stopNode continues SIGSTOPped ones)
+    for (const node of this.paused) if (this.isRealWorker(node)) workerCgroup(node).thaw();
+    this.paused.clear();
     await this.procs.stopAll(5000);
     for (const node of this.realWorkers()) await powerOffWorker(node);
     this.powered.clear();

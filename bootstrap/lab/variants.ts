@@ -12,8 +12,19 @@ export const LAB_VARIANTS = {
   'vip-single-holder': 'the VIP agent runs on cp1 only, so the VIP can never fail over to another control plane',
   'gitops-autosync-off': 'the gitops repository is seeded with Applications without automated sync, so a push never deploys',
   'webhook-wrong-secret': 'the git server signs push webhooks with a secret ArgoCD does not know, so ArgoCD rejects every webhook',
+  'lb-single-speaker':
+    'w2 is labelled node.kubernetes.io/exclude-from-external-load-balancers, so only w1 may ever announce the LoadBalancer address (needs --workers real)',
 } as const;
 export type LabVariant = keyof typeof LAB_VARIANTS;
+
+/** Variants that break a data-plane property: they need real workers. */
+export const REAL_WORKER_VARIANTS: readonly LabVariant[] = ['lb-single-speaker'];
+
+/** The node label a variant sets once the nodes are registered. */
+export function variantNodeLabels(variant: LabVariant | undefined): Array<{ node: string; labels: Record<string, string> }> {
+  if (variant === 'lb-single-speaker') return [{ node: 'w2', labels: { 'node.kubernetes.io/exclude-from-external-load-balancers': '' } }];
+  return [];
+}
 
 const variantFile = () => join(labStateDir(), 'variant');
 

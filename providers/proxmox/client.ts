@@ -47,6 +47,7 @@ export interface ProxmoxClientOptions {
 export type PveParamValue = string | number | boolean | undefined;
 export type PveParams = Record<string, PveParamValue>;
 export type PveMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type PowerAction = 'start' | 'stop' | 'shutdown' | 'reboot' | 'suspend' | 'resume';
 
 /** Which privilege a 403 most likely means is missing, for the error message. */
 export interface PrivilegeHint {
@@ -180,6 +181,19 @@ export class ProxmoxClient {
     return this.powerTask(node, vmid, 'reboot', { timeout: opts.timeoutS });
   }
 
+  /**
+   * POST .../status/suspend: pause the VM where it stands (to RAM; its QEMU process keeps running). `todisk`
+   * hibernates instead, its state on `statestorage` (which PVE accepts only with todisk).
+   */
+  vmSuspend(node: string, vmid: number, opts: { skiplock?: boolean; todisk?: boolean; statestorage?: string } = {}): Promise<string> {
+    return this.powerTask(node, vmid, 'suspend', { skiplock: opts.skiplock, todisk: opts.todisk, statestorage: opts.statestorage });
+  }
+
+  /** POST .../status/resume: a paused (or hibernated) VM runs on */
+  vmResume(node: string, vmid: number, opts: { skiplock?: boolean; nocheck?: boolean } = {}): Promise<string> {
+    return this.powerTask(node, vmid, 'resume', { skiplock: opts.skiplock, nocheck: opts.nocheck });
+  }
+
   /** GET /nodes/{node}/tasks/{upid}/status */
   taskStatus(node: string, upid: string): Promise<PveTaskStatus> {
     return this.call('GET', `/nodes/${seg(node)}/tasks/${seg(upid)}/status`);
@@ -224,7 +238,7 @@ export class ProxmoxClient {
     });
   }
 
-  private async powerTask(node: string, vmid: number, action: 'start' | 'stop' | 'shutdown' | 'reboot', params: PveParams): Promise<string> {
+  private async powerTask(node: string, vmid: number, action: PowerAction, params: PveParams): Promise<string> {
     const path = `${vmPath(node, vmid)}/status/${action}`;
     const upid = await this.call<unknown>('POST', path, params, { privilege: 'VM.PowerMgmt', object: `/vms/${vmid}` });
     if (typeof upid !== 'string' || !parseUpid(upid)) {

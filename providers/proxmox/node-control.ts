@@ -1,7 +1,7 @@
 /**
  * NodeControl through the Proxmox API: power-off is a hard `stop`, shutdown an ACPI `shutdown`, power-on a
- * `start`; each waits for its task to finish and fails with the task's exit status. The lab serves the same
- * API, so this code path is what CI exercises.
+ * `start`, freeze a `suspend` (to RAM) and thaw a `resume`; each waits for its task to finish and fails with the
+ * task's exit status. The lab serves the same API, so this code path is what CI exercises.
  */
 import { UserError } from '../../core/errors.ts';
 import type { NodeSpec } from '../../core/profile/schema.ts';
@@ -63,12 +63,28 @@ export class ProxmoxNodeControl implements NodeControl {
     await this.client.waitTask(vm.node, upid, { timeoutMs });
   }
 
-  /** running only when QEMU runs and the guest is not paused/suspended/prelaunch (those are 'unknown') */
+  async suspend(node: NodeSpec): Promise<void> {
+    const vm = vmOf(node);
+    const upid = await this.client.vmSuspend(vm.node, vm.vmid);
+    await this.client.waitTask(vm.node, upid, { timeoutMs: this.taskTimeoutMs });
+  }
+
+  async resume(node: NodeSpec): Promise<void> {
+    const vm = vmOf(node);
+    const upid = await this.client.vmResume(vm.node, vm.vmid);
+    await this.client.waitTask(vm.node, upid, { timeoutMs: this.taskTimeoutMs });
+  }
+
+  /**
+   * running only when QEMU runs and the guest is not paused; paused when QMP says so (what `status/suspend`
+   * leaves); any other QMP state (suspended by the guest, prelaunch, ...) is 'unknown'
+   */
   async status(node: NodeSpec): Promise<PowerState> {
     const vm = vmOf(node);
     const s = await this.client.vmStatus(vm.node, vm.vmid);
     if (s.status === 'stopped') return 'stopped';
-    if (s.status === 'running') return s.qmpstatus === undefined || s.qmpstatus === 'running' ? 'running' : 'unknown';
-    return 'unknown';
+    if (s.status !== 'running') return 'unknown';
+    if (s.qmpstatus === undefined || s.qmpstatus === 'running') return 'running';
+    return s.qmpstatus === 'paused' ? 'paused' : 'unknown';
   }
 }

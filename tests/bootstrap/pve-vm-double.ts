@@ -179,6 +179,9 @@ export class PveVmDouble {
         await this.task('qmshutdown');
         this.vms.get(vmid)!.status = 'stopped';
       },
+      // bootstrap never pauses or resumes a VM
+      suspend: (vmid) => Promise.reject(new Error(`the bootstrap double does not simulate suspend (VM ${vmid})`)),
+      resume: (vmid) => Promise.reject(new Error(`the bootstrap double does not simulate resume (VM ${vmid})`)),
     };
   }
 

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CATALOGUE, suite } from '../../suites/catalogue.ts';
+import { CATALOGUE, freeze, suite, type SuiteInfo } from '../../suites/catalogue.ts';
 import { parseProfile } from '../../core/profile/load.ts';
 import { formatPlan, planRun, selectSuites } from '../../cli/plan.ts';
 import { loadProfile } from '../../core/profile/load.ts';
@@ -66,6 +66,16 @@ describe('run plan and blast-radius guard', () => {
     const text = formatPlan(profile.metadata.name, plain);
     expect(text).toMatch(/REFUSED ha\/etcd-quorum/);
     expect(text).toMatch(/power-off the etcd leader/);
+  });
+
+  test('a freeze is planned as a node-down fault: refused without --destructive, printed with its undo', () => {
+    const profile = seedWithEtcdAccess();
+    const frozen: SuiteInfo = { id: 'ha/grey', file: 'suites/ha/grey.test.ts', title: 'a frozen worker', needs: [], faults: [freeze('a worker')] };
+    const [plain] = planRun(profile, seedPath, [frozen], { destructive: false, quorumLoss: false });
+    expect(plain).toMatchObject({ status: 'refused', faults: [{ action: 'freeze', verdict: 'refused', reason: expect.stringMatching(/need --destructive/) }] });
+    const [allowed] = planRun(profile, seedPath, [frozen], { destructive: true, quorumLoss: false });
+    expect(allowed?.status).toBe('run');
+    expect(formatPlan(profile.metadata.name, [allowed!])).toMatch(/ fault +freeze a worker; undo: thaw the node \(resume it where it stopped\)/);
   });
 
   test('a suite needing a capability the target lacks is skipped with that reason', async () => {

@@ -2,7 +2,7 @@
  * The lab with real workers (`lab up --workers real`), end to end: w1 and w2 are kubelets on containerd, the
  * gitops apps run as real containers (nginx one per worker, redis, three guestbooks that are Ready only while they
  * reach redis by its cluster DNS name), an entry written through one guestbook replica is read back through another,
- * `kubectl logs` and `kubectl exec` reach the containers through the kubelet's serving certificate, each worker
+ * ha/lb-failover passes (it skips on the kwok lab), `kubectl logs` and `kubectl exec` reach the containers through the kubelet's serving certificate, each worker
  * refuses to send packets out of the lab range, and power-off through the Proxmox-compatible endpoint leaves
  * nothing of the node running, its pods come back on power-on. The lab stays up with real workers for the lab-down
  * test, which proves their teardown leaves nothing behind.
@@ -106,6 +106,12 @@ describe.skipIf(skip)(`the lab with real workers${skip ? ` (skipped: ${skip})` :
     expect(read.headers.get('x-served-by')).toBe(b!.metadata!.name);
     expect(await read.json()).toContain(entry);
   });
+
+  test('ha/lb-failover passes on real workers: another node announces 198.18.40.70 and the guestbook answers again', async () => {
+    const { code, output } = await runCli(['run', '--target', 'lab', '--suite', 'ha/lb-failover', '--results', `${labPaths.logs()}/real-worker-results`]);
+    expect(code, output.slice(-3000)).toBe(0);
+    expect(output).toMatch(/1 passed, 0 failed, 0 skipped/);
+  }, 600_000);
 
   test('kubectl logs and kubectl exec reach the containers (kubelet serving certificate from the lab CA)', async () => {
     const [nginx] = (await podsOf(target, 'app1-nginx', 'app.kubernetes.io/name=nginx')).filter(ready);

@@ -19,6 +19,8 @@ describe('the PVE contract (pve-api-subset.json)', () => {
       ['POST', '/nodes/{node}/qemu/{vmid}/status/stop'],
       ['POST', '/nodes/{node}/qemu/{vmid}/status/shutdown'],
       ['POST', '/nodes/{node}/qemu/{vmid}/status/reboot'],
+      ['POST', '/nodes/{node}/qemu/{vmid}/status/suspend'],
+      ['POST', '/nodes/{node}/qemu/{vmid}/status/resume'],
       ['GET', '/nodes/{node}/tasks/{upid}/status'],
       ['GET', '/nodes/{node}/tasks/{upid}/log'],
     ];
@@ -73,6 +75,26 @@ describe('the PVE contract (pve-api-subset.json)', () => {
     expect(errorsOf('GET', '/nodes/pve1/qemu/99/status/current', {})).toEqual({ vmid: 'value must have a minimum value of 100' });
     expect(errorsOf('GET', '/nodes/pve_1!/qemu/101/status/current', {})).toMatchObject({ node: /valid node name/ });
     expect(errorsOf('POST', '/nodes/pve1/qemu/101/status/stop', { node: 'pve1' })).toMatchObject({ node: /part of the path/ });
+  });
+
+  test('suspend and resume take only the parameters PVE declares; statestorage requires todisk', () => {
+    const suspend = (params: Record<string, string>) => contract.check('POST', '/nodes/pve1/qemu/101/status/suspend', params);
+    const resume = (params: Record<string, string>) => contract.check('POST', '/nodes/pve1/qemu/101/status/resume', params);
+    expect(suspend({})).toMatchObject({ ok: true, template: '/nodes/{node}/qemu/{vmid}/status/suspend' });
+    expect(suspend({ skiplock: '1' }).ok).toBe(true);
+    expect(suspend({ todisk: '1', statestorage: 'local-lvm' }).ok).toBe(true);
+    expect(suspend({ statestorage: 'local-lvm' })).toMatchObject({ ok: false, status: 400, errors: { statestorage: "missing property - 'todisk' is required by 'statestorage'" } });
+    expect(suspend({ todisk: 'yes' })).toMatchObject({ errors: { todisk: /type check \('boolean'\)/ } });
+    expect(suspend({ timeout: '30' })).toMatchObject({ errors: { timeout: /not defined in schema/ } });
+    expect(resume({})).toMatchObject({ ok: true, template: '/nodes/{node}/qemu/{vmid}/status/resume' });
+    expect(resume({ nocheck: '1', skiplock: '0' }).ok).toBe(true);
+    expect(resume({ todisk: '1' })).toMatchObject({ errors: { todisk: /not defined in schema/ } });
+    // both answer a task, and need VM.PowerMgmt on the VM
+    for (const action of ['suspend', 'resume']) {
+      const schema = contract.schemaFor('POST', `/nodes/{node}/qemu/{vmid}/status/${action}`)!;
+      expect(schema.returns).toEqual({ type: 'string' });
+      expect(schema.permissions?.check).toEqual(['perm', '/vms/{vmid}', ['VM.PowerMgmt']]);
+    }
   });
 
   test('requires non-optional parameters and knows indexed ones (net0 under net[n])', () => {

@@ -21,7 +21,7 @@ const TOKEN_SECRET = '3b6a0c8e-2f1d-4e7a-9b5c-8d4e2a1f6c09';
 
 /** The supervisor's side, in memory: what each node's processes would be doing. */
 class FakeLab implements LabPowerBackend {
-  readonly state = new Map<number, 'running' | 'stopped'>(Object.values(LAB_VMIDS).map((id) => [id, 'running']));
+  readonly state = new Map<number, 'running' | 'paused' | 'stopped'>(Object.values(LAB_VMIDS).map((id) => [id, 'running']));
   readonly calls: string[] = [];
   failNext?: string;
   /** nodes whose processes ignore SIGTERM */
@@ -45,6 +45,14 @@ class FakeLab implements LabPowerBackend {
     this.act(`shutdown ${vmid} ${timeoutS}s`);
     if (this.stubborn.has(vmid)) throw new Error(`${labNodeOfVmid(vmid)} still has processes after ${timeoutS} s of SIGTERM`);
     this.state.set(vmid, 'stopped');
+  }
+  async suspend(vmid: number) {
+    this.act(`suspend ${vmid}`);
+    this.state.set(vmid, 'paused');
+  }
+  async resume(vmid: number) {
+    this.act(`resume ${vmid}`);
+    if (this.state.get(vmid) === 'paused') this.state.set(vmid, 'running');
   }
   private act(call: string) {
     this.calls.push(call);
@@ -116,6 +124,20 @@ describe('the lab PVE endpoint', () => {
     expect(lab.calls.at(-1)).toBe('shutdown 104 7s');
     expect(await nodes.status(labNode('w1'))).toBe('stopped');
     await nodes.powerOn(labNode('w1'));
+  });
+
+  test('suspend and resume reach the backend; status/current says running + qmpstatus paused while it is paused', async () => {
+    const from = exchanges.length;
+    await nodes.suspend(labNode('cp2'));
+    expect(lab.calls.at(-1)).toBe('suspend 102');
+    expect(await nodes.status(labNode('cp2'))).toBe('paused');
+    const current = await client.vmStatus(LAB_PVE_NODE, 102);
+    expect({ status: current.status, qmpstatus: current.qmpstatus }).toEqual({ status: 'running', qmpstatus: 'paused' });
+    expect((await client.clusterResources({ type: 'vm' })).find((v) => v.vmid === 102)?.status).toBe('running');
+    await nodes.resume(labNode('cp2'));
+    expect(lab.calls.at(-1)).toBe('resume 102');
+    expect(await nodes.status(labNode('cp2'))).toBe('running');
+    expect(exchanges.slice(from).filter((e) => e.violation)).toEqual([]);
   });
 
   test('power operations are tasks with real UPIDs owned by the token', async () => {

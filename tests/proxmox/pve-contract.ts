@@ -1,7 +1,8 @@
 /**
  * The Proxmox VE test double: an HTTPS server on 127.0.0.1 with a throwaway CA (pinned by the client) that
  * judges every request against the PVE 9 schema subset before serving it, records every exchange, and
- * simulates VMs and their power tasks, including failures, slow tasks, 401/403 and transient errors.
+ * simulates VMs and their power tasks (suspend and resume included), including failures, slow tasks, 401/403 and
+ * transient errors.
  *
  * A request the contract does not allow is answered as PVE would (501 "not in contract", 400 "Parameter
  * verification failed.") and recorded as a violation; `assertNoViolations()` fails the test loudly.
@@ -34,12 +35,13 @@ export const POWER_ONLY_TOKEN: PveServerToken = {
 export interface DoubleVm {
   vmid: number;
   name: string;
-  status: 'running' | 'stopped';
+  /** paused: suspended by status/suspend (PVE: status running, qmpstatus paused) */
+  status: 'running' | 'paused' | 'stopped';
   /** the guest ignores the ACPI power button: a shutdown runs into its timeout */
   ignoresAcpi?: boolean;
 }
 
-type PowerOp = 'start' | 'stop' | 'shutdown';
+type PowerOp = 'start' | 'stop' | 'shutdown' | 'suspend' | 'resume';
 
 export interface TaskOutcome {
   /** the task ends stopped with this exit status (the error PVE would report) */
@@ -88,6 +90,14 @@ class SimulatedVms implements VmPowerBackend {
       );
     }
     return this.run('shutdown', vmid, () => this.set(vmid, 'stopped'));
+  }
+
+  suspend(vmid: number) {
+    return this.run('suspend', vmid, () => this.set(vmid, 'paused'));
+  }
+
+  resume(vmid: number) {
+    return this.run('resume', vmid, () => this.set(vmid, 'running'));
   }
 
   private set(vmid: number, status: DoubleVm['status']) {

@@ -1,8 +1,8 @@
 /**
  * The project's tests share one machine-wide lab, so their files run in a fixed order (and one at a time):
  * tests that need the lab down first (network, PKI), then everything that does not touch the lab, then the
- * lab end to end (it brings the lab up), the suites and negative controls on it, and last the test that takes
- * it down and proves nothing was left behind.
+ * lab end to end (it brings the lab up), the suites and negative controls on it, the real workers and freeze/thaw,
+ * and last the test that takes it down and proves nothing was left behind.
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
@@ -13,6 +13,8 @@ const ORDER: Array<[RegExp, number]> = [
   [/tests\/negative\//, 4],
   // brings the lab up with real workers and leaves it so: the lab-down test then proves their teardown too
   [/tests\/lab\/real-workers\.test\.ts$/, 5],
+  // needs a lab that is up, and freezes w2 when it runs real workers
+  [/tests\/lab\/node-freeze\.test\.ts$/, 6],
   [/tests\/lab\/lab-down\.test\.ts$/, 9],
 ];
 

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import type { LabVariant } from '../../bootstrap/lab/variants.ts';
 import { runCli } from './cli.ts';
 
-export function useLabVariant(variant: LabVariant): void {
+export function useLabVariant(variant: LabVariant, opts: { workers?: 'real' } = {}): void {
   beforeAll(async () => {
     expect((await runCli(['lab', 'down'])).code).toBe(0);
-    expect((await runCli(['lab', 'up', '--variant', variant])).code).toBe(0);
+    expect((await runCli(['lab', 'up', '--variant', variant, ...(opts.workers ? ['--workers', opts.workers] : [])])).code).toBe(0);
   }, 600_000);
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 /**
  * A Proxmox-VE-API-shaped HTTPS server for VM power, on 127.0.0.1 only. It serves the subset paths the
- * client uses (version, cluster resources, qemu status/current|start|stop|shutdown|reboot, task status and
- * log) over a VmPowerBackend, and judges every request against the PVE contract first: a path or method
+ * client uses (version, cluster resources, qemu status/current|start|stop|shutdown|reboot|suspend|resume, task
+ * status and log) over a VmPowerBackend, and judges every request against the PVE contract first: a path or method
  * outside the contract is answered 501, bad parameters 400, as PVE words them. Every exchange is reported to
  * `onExchange`, with the contract violation if there was one.
  *
@@ -19,12 +19,17 @@ import { TaskRegistry } from './tasks.ts';
 
 export interface VmPowerBackend {
   list(): Array<{ vmid: number; name: string }>;
-  status(vmid: number): 'running' | 'stopped';
+  /** paused: suspended by `suspend`, still holding its state (PVE answers status running, qmpstatus paused) */
+  status(vmid: number): 'running' | 'paused' | 'stopped';
   start(vmid: number): Promise<void>;
-  /** hard power-off */
+  /** hard power-off; also of a paused VM */
   stop(vmid: number): Promise<void>;
   /** graceful; rejects when the guest is still up after timeoutS */
   shutdown(vmid: number, timeoutS: number): Promise<void>;
+  /** pause a running VM where it stands (to RAM); nothing to do when it is paused already */
+  suspend(vmid: number): Promise<void>;
+  /** a paused VM runs on; nothing to do when it runs */
+  resume(vmid: number): Promise<void>;
 }
 
 export interface PveServerToken {
@@ -237,15 +242,21 @@ function powerRoutes(opts: PveServerOptions, tasks: TaskRegistry): Record<string
     if (!vm) throw new PveHttpError(500, `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist`);
     return vm;
   };
+  // PVE's `status` is the QEMU process, which a paused VM keeps; the pause shows only in qmpstatus
+  const processStatus = (vmid: number) => (backend.status(vmid) === 'stopped' ? 'stopped' : 'running');
   const vmResource = (v: { vmid: number; name: string }): PveClusterResource => ({
     id: `qemu/${v.vmid}`,
     type: 'qemu',
     vmid: v.vmid,
     name: v.name,
     node,
-    status: backend.status(v.vmid),
+    status: processStatus(v.vmid),
     template: 0,
   });
+  // qemu-server refuses these before starting a task, so they are API errors, not failed tasks
+  const mustRun = (vmid: number) => {
+    if (backend.status(vmid) === 'stopped') throw new PveHttpError(500, `VM ${vmid} not running`);
+  };
   const qemu = '/nodes/{node}/qemu/{vmid}/status';
   const seconds = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v));
 
@@ -259,14 +270,14 @@ function powerRoutes(opts: PveServerOptions, tasks: TaskRegistry): Record<string
     },
     [`GET ${qemu}/current`]: ({ params }) => {
       const vm = vmOf(params);
-      const status = backend.status(vm.vmid);
-      const current: PveVmStatus & { ha: { managed: 0 } } = { vmid: vm.vmid, name: vm.name, status, qmpstatus: status, ha: { managed: 0 } };
+      const qmpstatus = backend.status(vm.vmid);
+      const current: PveVmStatus & { ha: { managed: 0 } } = { vmid: vm.vmid, name: vm.name, status: processStatus(vm.vmid), qmpstatus, ha: { managed: 0 } };
       return current;
     },
     [`POST ${qemu}/start`]: ({ params, user }) => {
       const { vmid } = vmOf(params);
       return tasks.start('qmstart', String(vmid), user, async () => {
-        if (backend.status(vmid) === 'running') throw new Error(`VM ${vmid} already running`);
+        if (backend.status(vmid) !== 'stopped') throw new Error(`VM ${vmid} already running`);
         await backend.start(vmid);
       });
     },
@@ -277,6 +288,14 @@ function powerRoutes(opts: PveServerOptions, tasks: TaskRegistry): Record<string
     [`POST ${qemu}/shutdown`]: ({ params, user }) => {
       const { vmid } = vmOf(params);
       const timeoutS = seconds(params.timeout, shutdownDefaultS);
+      // a paused guest cannot see the ACPI event: PVE refuses, or stops it outright with forceStop
+      if (backend.status(vmid) === 'paused') {
+        if (params.forceStop !== '1') throw new PveHttpError(500, 'VM is paused - cannot shutdown');
+        return tasks.start('qmshutdown', String(vmid), user, async (log) => {
+          log('VM is paused - stop instead of shutdown');
+          await backend.stop(vmid);
+        });
+      }
       return tasks.start('qmshutdown', String(vmid), user, async (log) => {
         if (backend.status(vmid) === 'stopped') return;
         try {
@@ -292,11 +311,24 @@ function powerRoutes(opts: PveServerOptions, tasks: TaskRegistry): Record<string
     [`POST ${qemu}/reboot`]: ({ params, user }) => {
       const { vmid } = vmOf(params);
       const timeoutS = seconds(params.timeout, shutdownDefaultS);
+      if (backend.status(vmid) === 'paused') throw new PveHttpError(500, 'VM is paused - cannot shutdown');
       return tasks.start('qmreboot', String(vmid), user, async () => {
         if (backend.status(vmid) !== 'running') throw new Error(`VM ${vmid} not running`);
         await backend.shutdown(vmid, timeoutS);
         await backend.start(vmid);
       });
+    },
+    // to RAM only: PVE names that task qmpause (qmsuspend is the hibernation to disk, which needs a state storage)
+    [`POST ${qemu}/suspend`]: ({ params, user }) => {
+      const { vmid } = vmOf(params);
+      mustRun(vmid);
+      if (params.todisk === '1') throw new PveHttpError(501, `suspend to disk (todisk) is not implemented by this server`);
+      return tasks.start('qmpause', String(vmid), user, () => backend.suspend(vmid));
+    },
+    [`POST ${qemu}/resume`]: ({ params, user }) => {
+      const { vmid } = vmOf(params);
+      mustRun(vmid);
+      return tasks.start('qmresume', String(vmid), user, () => backend.resume(vmid));
     },
     'GET /nodes/{node}/tasks/{upid}/status': ({ params }) => {
       onThisNode(params);

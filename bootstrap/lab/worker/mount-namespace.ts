@@ -60,16 +60,29 @@ function readTunable(key: string): string | undefined {
   }
 }
 
+let dirReady: Promise<void> | undefined;
+
+/**
+ * `unshare --mount=FILE` needs FILE on a mount with private propagation (else it could be copied into itself):
+ * /run/clusterproof/mnt bound onto itself, once, even when both workers boot at the same time.
+ */
+function ensureMountNsDir(): Promise<void> {
+  const ready = async () => {
+    mkdirSync(MOUNT_NS_DIR, { recursive: true });
+    if (!isMountPoint(MOUNT_NS_DIR)) {
+      await run(['mount', '--bind', MOUNT_NS_DIR, MOUNT_NS_DIR]);
+      await run(['mount', '--make-private', MOUNT_NS_DIR]);
+    }
+  };
+  dirReady = (dirReady ?? Promise.resolve()).then(ready, ready);
+  return dirReady;
+}
+
 /** Creates the node's mount namespace (replacing a stale one) and mounts its view. */
 export async function createNodeMountNamespace(node: NodeRef, varLogDir: string): Promise<void> {
   const file = mountNsFile(node);
   await destroyNodeMountNamespace(node);
-  mkdirSync(MOUNT_NS_DIR, { recursive: true });
-  // `unshare --mount=FILE` needs FILE on a mount with private propagation (else it could be copied into itself)
-  if (!isMountPoint(MOUNT_NS_DIR)) {
-    await run(['mount', '--bind', MOUNT_NS_DIR, MOUNT_NS_DIR]);
-    await run(['mount', '--make-private', MOUNT_NS_DIR]);
-  }
+  await ensureMountNsDir();
   writeFileSync(file, '');
   await run(['unshare', `--mount=${file}`, '--propagation', 'private', 'true']);
   mkdirSync(varLogDir, { recursive: true });

@@ -169,18 +169,24 @@ export async function unrouteWorkerPods(workers: readonly NodeRef[]): Promise<st
 
 /**
  * Power loss for a real worker: every process in its cgroup subtree (kubelet, containerd, shims, every container)
- * is killed at once, then the mount namespace goes with everything mounted in it (a machine's RAM and tmpfs).
+ * is killed at once, then what a machine loses with its RAM goes too: the mount namespace with everything mounted
+ * in it, and the cgroup directories (left behind, the pods' old cgroups would make kubelet's cAdvisor ask
+ * containerd about each dead container, one after another, before the node syncs a single pod).
  */
 export async function powerOffWorker(node: NodeRef): Promise<number> {
-  const killed = await workerCgroup(node).killAll();
+  const cgroup = workerCgroup(node);
+  const killed = await cgroup.killAll();
   await destroyNodeMountNamespace(node);
+  cgroup.remove();
   return killed;
 }
 
 /** ACPI shutdown: what the node's init would do, SIGTERM to all, then SIGKILL after the grace period. */
 export async function shutdownWorker(node: NodeRef, graceMs: number): Promise<void> {
-  await workerCgroup(node).terminateAll(graceMs);
+  const cgroup = workerCgroup(node);
+  await cgroup.terminateAll(graceMs);
   await destroyNodeMountNamespace(node);
+  cgroup.remove();
 }
 
 /** `lab down`: the worker's processes, mounts and cgroup directories; its disk goes with the lab's data dir. */
