@@ -10,7 +10,7 @@ import { parameter } from 'allure-js-commons';
 import * as k8s from '@kubernetes/client-node';
 import { attachText } from '../../core/report/attach.ts';
 import { eventually, failed, pending, succeeded } from '../../fixtures/expect/expectation.ts';
-import { nodesReady } from '../../fixtures/checks.ts';
+import { nodesBackSince } from '../../fixtures/checks.ts';
 import { widened } from '../../fixtures/slo.ts';
 import { watchHttp } from '../../fixtures/watchers/http-watch.ts';
 import { describeSuite, skipBecause, test } from '../../fixtures/test.ts';
@@ -160,7 +160,10 @@ describeSuite(suite('ha/lb-failover'), () => {
     parameter('client outage', `${(watch.outage().ms / 1000).toFixed(1)} s`);
     timeline.mark(`taken over in ${takeover!.seconds.toFixed(1)} s (${takeover!.message}); answering ${answered!.seconds.toFixed(1)} s after that`, 'recovery');
 
+    const restored = new Date();
     await nodes.restore(victim);
-    await eventually(`${victim.name} back and Ready`, nodesReady(kube, [victim.name]), { timeoutMs: slo.nodeRecoverySeconds.ms });
+    await eventually(`${victim.name} back: Ready, its kubelet renewing its lease again`, nodesBackSince(kube, [victim.name], restored), {
+      timeoutMs: slo.nodeRecoverySeconds.ms,
+    });
   });
 });
