@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildComponents, componentBinary, COMPONENTS, findRecipe, labBinDir } from '../../bootstrap/lab/build/index.ts';
 import { isUpToDate } from '../../bootstrap/lab/build/go-build.ts';
@@ -49,12 +50,9 @@ export function registerLabBuild(lab: Command): void {
       );
       if (opts.images) {
         const fromComponents = COMPONENT_IMAGES.filter((i) => {
-          try {
-            return componentBinary(i.binary) !== '';
-          } catch {
-            console.log(`  image of ${i.binary} skipped: not built (node bin/clusterproof.mjs lab build --only ${findRecipe(i.binary)?.name ?? i.binary})`);
-            return false;
-          }
+          const built = existsSync(componentBinary(i.binary, { mustExist: false }));
+          if (!built) console.log(`  image of ${i.binary} skipped: not built (node bin/clusterproof.mjs lab build --only ${findRecipe(i.binary)?.name ?? i.binary})`);
+          return built;
         });
         const images = [...(await buildLabImages((line) => console.log(`  ${line}`)))];
         for (const i of fromComponents) images.push(await buildComponentImage(i));

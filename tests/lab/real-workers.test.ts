@@ -21,28 +21,12 @@ import { componentBinary } from '../../bootstrap/lab/build/index.ts';
 import { workerCgroup, execInWorker } from '../../bootstrap/lab/worker/worker-node.ts';
 import { egressGuarded } from '../../bootstrap/lab/worker/egress-guard.ts';
 import { mountNsFile, isMountPoint } from '../../bootstrap/lab/worker/mount-namespace.ts';
-import { labSkipReason } from '../support/lab-prereqs.ts';
+import { realWorkerSkipReason } from '../support/lab-prereqs.ts';
 import { projectRoot, runCli } from '../support/cli.ts';
 
 const run = promisify(execFile);
 
-function realWorkerSkip(): string | undefined {
-  const lab = labSkipReason();
-  if (lab) return lab;
-  const missing: string[] = [];
-  for (const b of ['kubelet', 'containerd', 'runc', 'bridge', 'coredns', 'metallb-speaker']) {
-    try {
-      componentBinary(b);
-    } catch {
-      missing.push(b);
-    }
-  }
-  return missing.length
-    ? `real-worker components not built (${missing.join(', ')}): node bin/clusterproof.mjs lab build --only kubernetes-node,containerd,runc,cni-plugins,coredns,metallb-speaker`
-    : undefined;
-}
-
-const skip = realWorkerSkip();
+const skip = realWorkerSkipReason();
 
 async function podsOf(target: Target, namespace: string, selector: string): Promise<k8s.V1Pod[]> {
   return (await target.kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter((p) => !p.metadata?.deletionTimestamp);

@@ -5,23 +5,11 @@
  */
 import { describe, expect, test } from 'vitest';
 import { labPaths } from '../../providers/lab/paths.ts';
-import { componentBinary } from '../../bootstrap/lab/build/index.ts';
-import { labSkipReason } from '../support/lab-prereqs.ts';
+import { realWorkerSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';
 import { useLabVariant } from '../support/lab-variant.ts';
 
-function skipReason(): string | undefined {
-  const lab = labSkipReason();
-  if (lab) return lab;
-  try {
-    for (const b of ['kubelet', 'containerd', 'runc', 'bridge', 'coredns', 'metallb-speaker']) componentBinary(b);
-  } catch (err) {
-    return `real workers not built: ${(err as Error).message.split('\n')[0]}`;
-  }
-  return undefined;
-}
-
-const skip = skipReason();
+const skip = realWorkerSkipReason();
 
 describe.skipIf(skip)(`negative control: only one node may announce the LoadBalancer address${skip ? ` (skipped: ${skip})` : ''}`, () => {
   useLabVariant('lb-single-speaker', { workers: 'real' });

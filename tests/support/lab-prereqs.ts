@@ -5,6 +5,7 @@
 import { test } from 'vitest';
 import { isRoot } from '../../core/command.ts';
 import { resolveLabBinaries } from '../../bootstrap/lab/binaries.ts';
+import { componentBinary } from '../../bootstrap/lab/build/index.ts';
 
 export function labPrerequisiteMissing(): string | undefined {
   if (!isRoot()) return 'the lab needs root (network namespaces)';
@@ -25,4 +26,21 @@ export function labSkipReason(): string | undefined {
     });
   }
   return missing;
+}
+
+/** Why the lab with real workers cannot run here (their components are opt-in builds); undefined when it can. */
+export function realWorkerSkipReason(): string | undefined {
+  const lab = labSkipReason();
+  if (lab) return lab;
+  const missing = ['kubelet', 'containerd', 'runc', 'bridge', 'coredns', 'metallb-speaker'].filter((b) => {
+    try {
+      componentBinary(b);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  return missing.length
+    ? `real-worker components not built (${missing.join(', ')}): node bin/clusterproof.mjs lab build --only kubernetes-node,containerd,runc,cni-plugins,coredns,metallb-speaker`
+    : undefined;
 }
