@@ -2,5 +2,7 @@
 // Entry point: TypeScript sources run through tsx's loader, so there is no build step to forget.
 import { register } from 'tsx/esm/api';
 register();
-const { main } = await import('../cli/main.ts');
+// the lab's own processes (VIP agent, API load balancer, git server) start through a program that loads only them
+const labProcess = await import('../cli/lab-process-main.ts');
+const { main } = labProcess.isLabProcess(process.argv) ? labProcess : await import('../cli/main.ts');
 process.exitCode = await main(process.argv);

@@ -1,5 +1,6 @@
-import { Command, CommanderError, type AddHelpTextContext } from 'commander';
-import { ExitCode, UserError } from '../core/errors.ts';
+import { Command, type AddHelpTextContext } from 'commander';
+import { runProgram } from './run-program.ts';
+import { helpLayout } from './help-layout.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerRun } from './commands/run.ts';
 import { registerReport } from './commands/report.ts';
@@ -17,13 +18,6 @@ const EXIT_CODES: Array<[code: string, meaning: string]> = [
   ['130', 'interrupted; every fault recorded in the ledger was undone'],
 ];
 
-/** Help wraps at the terminal's width; into a pipe, at $COLUMNS when set, else at commander's 80. */
-function helpWidth(stream: NodeJS.WriteStream): number {
-  if (stream.isTTY) return stream.columns;
-  const columns = Number(process.env.COLUMNS);
-  return Number.isInteger(columns) && columns > 0 ? columns : 80;
-}
-
 /** The exit codes as a list laid out like commander's own, so it wraps with the rest of the help. */
 function exitCodesHelp({ command, error }: AddHelpTextContext): string {
   const help = command.createHelp();
@@ -35,21 +29,14 @@ function exitCodesHelp({ command, error }: AddHelpTextContext): string {
 }
 
 export function buildProgram(): Command {
-  const program = new Command('clusterproof')
+  const program = helpLayout(new Command('clusterproof'))
     .description(
       'Proves that a self-hosted HA Kubernetes stack keeps its properties: etcd quorum, API VIP failover, ' +
         'replica spread, GitOps convergence and latency under load. Runs against a homelab profile or the ' +
-        'embedded lab (real etcd, kube-apiserver, controller-manager, scheduler, an etcd-election VIP and ' +
-        'kwok nodes in network namespaces on this machine).',
+        'embedded lab (real etcd, kube-apiserver, controller-manager, scheduler, an etcd-election VIP, real ' +
+        'workers running the apps as containers, in network namespaces on this machine).',
     )
     .version('0.1.0')
-    // subcommands inherit both settings, so they are set before any is added
-    .configureOutput({
-      getOutHelpWidth: () => helpWidth(process.stdout),
-      getErrHelpWidth: () => helpWidth(process.stderr),
-    })
-    // by default commander leaves a description unwrapped when fewer than 40 columns remain beside its term
-    .configureHelp({ minWidthToWrap: 20 })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', exitCodesHelp)
     .exitOverride();
@@ -65,22 +52,5 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the exit code; user errors print one clear message, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-        return ExitCode.ok;
-      }
-      return ExitCode.badInput;
-    }
-    if (err instanceof UserError) {
-      process.stderr.write(`clusterproof: ${err.message}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`clusterproof: internal error (please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
-    return 70;
-  }
+  return runProgram(buildProgram(), argv);
 }

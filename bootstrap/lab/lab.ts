@@ -26,13 +26,13 @@ import { resolveLabBinaries } from './binaries.ts';
 import { kubeNodeNames, labPlan } from '../../providers/lab/plan.ts';
 import type { SupervisorConfig } from './supervisor.ts';
 import { componentBinary } from './build/index.ts';
-import { ensureRedisPassword, ensureWebhookSecret, gitopsPaths } from './addons/endpoints.ts';
+import { ensureRedisPassword, ensureWebhookSecret, gitopsPaths, labGitops } from './addons/endpoints.ts';
 import { checkAddonManifests, registerGitops } from './addons/objects.ts';
 import { seedLabRepository } from './addons/repository.ts';
 import { waitAppsConverged } from './addons/wait-apps.ts';
 import { hasTool } from '../../core/command.ts';
 import { currentVariant, LAB_VARIANTS, REAL_WORKER_VARIANTS, saveVariant, variantNodeLabels, type LabVariant } from './variants.ts';
-import { currentWorkerMode, saveWorkerMode, WORKER_MODES, type WorkerMode } from './worker/worker-mode.ts';
+import { currentWorkerMode, DEFAULT_WORKER_MODE, saveWorkerMode, WORKER_MODES, type WorkerMode } from './worker/worker-mode.ts';
 import { removeWorker, resolveWorkerBinaries, unrouteWorkerPods } from './worker/worker-node.ts';
 import { removeMountNamespaceDir } from './worker/mount-namespace.ts';
 import { buildLabImages } from './images/lab-images.ts';
@@ -144,36 +144,74 @@ function tail(file: string, lines = 25): string {
   }
 }
 
-/** Wait until /readyz answers through the VIP and all five nodes are Ready. */
-async function waitReady(progress: Progress, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+function supervisorAlive(): void {
+  if (!supervisorPid()) throw new Error(`the lab supervisor exited during boot:\n${tail(join(labPaths.logs(), 'supervisor.log'))}`);
+}
+
+/** Wait until /readyz answers through the VIP. */
+async function waitApi(progress: Progress, deadline: number): Promise<void> {
   const ca = labTlsFiles(labPaths.pki()).ca.cert;
-  let vipSeen = false;
+  while (Date.now() < deadline) {
+    supervisorAlive();
+    const ok = await httpsRequest(`https://${labPlan.vip}:6443/readyz`, { caFile: ca, timeoutMs: 1000 }).then((r) => r.status === 200, () => false);
+    if (ok) return progress(`API answers through the VIP ${labPlan.vip}`);
+    await sleep(500);
+  }
+  throw new Error(`the API did not answer through the VIP ${labPlan.vip} in time\nsupervisor log:\n${tail(join(labPaths.logs(), 'supervisor.log'))}`);
+}
+
+/** Wait until all five nodes are Ready and the supervisor has started the add-ons. */
+async function waitNodes(progress: Progress, deadline: number): Promise<void> {
   let lastReady = -1;
   while (Date.now() < deadline) {
-    if (!supervisorPid()) {
-      throw new Error(`the lab supervisor exited during boot:\n${tail(join(labPaths.logs(), 'supervisor.log'))}`);
-    }
-    if (!vipSeen) {
-      const ok = await httpsRequest(`https://${labPlan.vip}:6443/readyz`, { caFile: ca, timeoutMs: 1000 }).then((r) => r.status === 200, () => false);
-      if (ok) {
-        vipSeen = true;
-        progress(`API answers through the VIP ${labPlan.vip}`);
-      }
-    }
-    if (vipSeen) {
-      const ready = await readyNodes(adminKube()).catch(() => []);
-      if (ready.length !== lastReady) progress(`${ready.length}/${kubeNodeNames.length} nodes Ready`);
-      lastReady = ready.length;
-      // the supervisor marks its boot done once the git server, ArgoCD and MetalLB are started
-      if (ready.length === kubeNodeNames.length && existsSync(`${labPaths.supervisorPid()}.booted`)) return;
-    }
+    supervisorAlive();
+    const ready = await readyNodes(adminKube()).catch(() => []);
+    if (ready.length !== lastReady) progress(`${ready.length}/${kubeNodeNames.length} nodes Ready`);
+    lastReady = ready.length;
+    // the supervisor marks its boot done once the git server, ArgoCD and MetalLB are started
+    if (ready.length === kubeNodeNames.length && existsSync(`${labPaths.supervisorPid()}.booted`)) return;
     await sleep(500);
   }
   throw new Error(
-    `the lab did not become ready within ${timeoutMs / 1000} s (VIP answered: ${vipSeen}, nodes Ready: ${Math.max(lastReady, 0)}/5)\n` +
+    `the lab did not become ready in time (nodes Ready: ${Math.max(lastReady, 0)}/5, add-ons started: ${existsSync(`${labPaths.supervisorPid()}.booted`)})\n` +
       `supervisor log:\n${tail(join(labPaths.logs(), 'supervisor.log'))}`,
   );
+}
+
+async function waitNamespace(name: string, deadline: number): Promise<void> {
+  const core = adminKube().makeApiClient(k8s.CoreV1Api);
+  while (Date.now() < deadline) {
+    supervisorAlive();
+    if (await core.readNamespace({ name }).then(() => true, () => false)) return;
+    await sleep(500);
+  }
+  throw new Error(`namespace ${name} did not appear in time (the supervisor creates it with the add-ons)\nsupervisor log:\n${tail(join(labPaths.logs(), 'supervisor.log'))}`);
+}
+
+/** Healthy apps are not yet an announced address: wait until the guestbook answers from the host on the LB address. */
+async function waitLoadBalancerAnswers(progress: Progress, deadline: number): Promise<void> {
+  const url = `http://${labPlan.lbPool.split('/')[0]}/`;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    supervisorAlive();
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.ok) return progress(`the guestbook answers from the host on ${url}`);
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(500);
+  }
+  throw new Error(`the guestbook did not answer on ${url} in time (last: ${last}); the MetalLB speakers' logs are in the workers' pod logs`);
+}
+
+/** Wait until /readyz answers through the VIP and all five nodes are Ready. */
+async function waitReady(progress: Progress, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await waitApi(progress, deadline);
+  await waitNodes(progress, deadline);
 }
 
 export interface LabUpResult {
@@ -186,7 +224,7 @@ export interface LabUpOptions {
   variant?: LabVariant;
   /** ArgoCD's poll interval and jitter; upstream defaults when absent */
   gitops?: Partial<LabGitopsSettings>;
-  /** kwok (default) or real kubelets on the workers */
+  /** real kubelets on the workers (default) or kwok */
   workers?: WorkerMode;
 }
 
@@ -198,7 +236,7 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
   componentBinary('argocd');
   componentBinary('metallb-controller');
   componentBinary('kustomize');
-  const workers = opts.workers ?? 'kwok';
+  const workers = opts.workers ?? DEFAULT_WORKER_MODE;
   if (opts.variant && REAL_WORKER_VARIANTS.includes(opts.variant) && workers !== 'real') {
     throw new UserError(`variant ${opts.variant} breaks a data-plane property: start it with real workers (lab up --variant ${opts.variant} --workers real)`);
   }
@@ -259,19 +297,29 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
     });
     child.unref();
     for (let i = 0; i < 50 && !supervisorPid(); i++) await sleep(100);
-    await waitReady(progress, 240_000);
+    const deadline = Date.now() + 240_000;
+    await waitApi(progress, deadline);
     for (const { node, labels } of variantNodeLabels(opts.variant)) {
       await adminKube().makeApiClient(k8s.CoreV1Api).patchNode({ name: node, body: { metadata: { labels } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
       progress(`variant ${opts.variant}: node ${node} labelled ${Object.keys(labels).join(', ')}`);
     }
-    if (workers === 'real') {
-      progress('real workers: CoreDNS (kube-dns 198.18.128.10) and the MetalLB speaker DaemonSet');
-      await installClusterDns(adminKube(), componentImageRef('coredns'));
-      await installSpeakers(adminKube(), componentImageRef('metallb-speaker'));
-    }
+    // applied while the workers boot (their pods are scheduled once the nodes are Ready); the speakers go into the
+    // MetalLB namespace the supervisor creates with the add-ons
+    const dataPlaneAddons =
+      workers === 'real'
+        ? (async () => {
+            progress('real workers: CoreDNS (kube-dns 198.18.128.10)');
+            await installClusterDns(adminKube(), componentImageRef('coredns'));
+            await waitNamespace(labGitops.metallbNamespace, deadline);
+            await installSpeakers(adminKube(), componentImageRef('metallb-speaker'));
+            progress('real workers: the MetalLB speaker DaemonSet');
+          })()
+        : Promise.resolve();
+    await Promise.all([waitNodes(progress, deadline), dataPlaneAddons]);
     progress('registering the gitops repository with ArgoCD (AppProjects, app of apps)');
     await registerGitops(adminKube());
     await waitAppsConverged(adminKube(), progress, 240_000, { expectAutoSync: opts.variant !== 'gitops-autosync-off' });
+    if (workers === 'real') await waitLoadBalancerAnswers(progress, Date.now() + 60_000);
     writeLabProfile(
       profilePath,
       labProfile(
@@ -330,7 +378,7 @@ async function teardown(progress: Progress): Promise<string[]> {
   // the git server's repository lives and dies with the lab: the next lab starts from the seed again
   rmSync(dirname(gitopsPaths.repos()), { recursive: true, force: true });
   saveVariant(undefined);
-  saveWorkerMode('kwok');
+  saveWorkerMode(undefined);
   rmSync(workerImagesFile(), { force: true });
   return done;
 }

@@ -225,14 +225,16 @@ export class LabSupervisor implements LabPowerBackend {
     progress('nodes registered');
     const real = this.realWorkers();
     if (real.length) await routeWorkerPods(real);
-    await Promise.all(kubeNodeNames.map((node) => this.powerOn(node)));
-    progress(
-      real.length
-        ? `controllers, kube-vip, kwok (control planes) started; real workers ${real.join(', ')}: containerd, images, kubelet, kube-proxy started`
-        : 'controllers, kube-vip and kwok started',
+    const nodes = Promise.all(kubeNodeNames.map((node) => this.powerOn(node))).then(() =>
+      progress(
+        real.length
+          ? `controllers, kube-vip, kwok (control planes) started; real workers ${real.join(', ')}: containerd, images, kubelet, kube-proxy started`
+          : 'controllers, kube-vip and kwok started',
+      ),
     );
-    // the VIP may not be held yet: install through cp1's API server, as node registration does
-    await this.bootGitops(direct, progress);
+    // the add-ons do not wait for the nodes (a real worker's boot imports its images first); the VIP may not be
+    // held yet, so they install through cp1's API server, as node registration does
+    await Promise.all([nodes, this.bootGitops(direct, progress)]);
   }
 
   /** The git server, then ArgoCD and the MetalLB controller once their CRDs and config exist. */
@@ -288,7 +290,8 @@ export async function superviseLab(config: SupervisorConfig): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   try {
-    await supervisor.bootAll((msg) => console.log(`supervisor: ${msg}`));
+    const bootStart = performance.now();
+    await supervisor.bootAll((msg) => console.log(`supervisor: [${((performance.now() - bootStart) / 1000).toFixed(1)} s] ${msg}`));
     writeFileSync(`${labPaths.supervisorPid()}.booted`, new Date().toISOString());
     console.log(`supervisor: lab booted, VIP ${labPlan.vip}`);
   } catch (err) {

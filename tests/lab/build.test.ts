@@ -30,7 +30,20 @@ function output(bin: string, args: string[]): string {
 
 describe('recipes', () => {
   test('a plain build selects what the lab runs; --only takes components or binaries', () => {
-    expect(selectComponents().map((c) => c.name)).toEqual(['kubernetes', 'etcd', 'kwok', 'metallb', 'argocd', 'kustomize']);
+    expect(selectComponents().map((c) => c.name)).toEqual([
+      'kubernetes',
+      'etcd',
+      'kwok',
+      'metallb',
+      'argocd',
+      'kustomize',
+      'kubernetes-node',
+      'containerd',
+      'runc',
+      'cni-plugins',
+      'metallb-speaker',
+      'coredns',
+    ]);
     expect(selectComponents({ only: ['kube-apiserver', 'etcdctl'] }).map((c) => c.name)).toEqual(['kubernetes', 'etcd']);
     expect(selectComponents({ all: true }).length).toBe(COMPONENTS.length);
     expect(selectComponents({ only: ['kubelet', 'runc'] }).map((c) => c.name)).toEqual(['kubernetes-node', 'runc']);

@@ -2,7 +2,7 @@
  * The lab's own images: an OCI archive is deterministic and self-consistent (index -> manifest -> config and layer,
  * every digest matching its blob) and keeps symlinks and modes; the Debian-based images (nginx, redis) come out
  * byte-identical from the same .debs and hold the program with what it links, not the packages' docs; and, where
- * containerd, its shim and runc are built (opt-in: `lab build --only containerd,runc`) and we are root, a real
+ * containerd, its shim and runc are built (`lab build`) and we are root, a real
  * containerd imports the images and runs the guestbook, which stores and reads its entries in a real redis, and the
  * nginx and redis images. Everything listens on 127.0.0.1 only.
  */
@@ -247,7 +247,7 @@ describe('the images in a real containerd', async () => {
   for (const c of runtime) if (!(await isUpToDate(c)).upToDate) unbuilt.push(c.name);
   const skip =
     notReady ??
-    (unbuilt.length ? `not built: ${unbuilt.join(', ')} (opt-in: node bin/clusterproof.mjs lab build --only ${unbuilt.join(',')})` : undefined) ??
+    (unbuilt.length ? `not built: ${unbuilt.join(', ')} (node bin/clusterproof.mjs lab build)` : undefined) ??
     (aptMissing.length ? `no ${aptMissing.join(', ')} to make the nginx and redis images` : undefined);
   if (skip) {
     test.skip(`skipped: ${skip}`, () => undefined);

@@ -1,13 +1,12 @@
 /**
- * The lab with real workers (`lab up --workers real`), end to end: w1 and w2 are kubelets on containerd, the
- * gitops apps run as real containers (nginx one per worker, redis, three guestbooks that are Ready only while they
- * reach redis by its cluster DNS name), an entry written through one guestbook replica is read back through another,
- * ha/lb-failover passes (it skips on the kwok lab), `kubectl logs` and `kubectl exec` reach the containers through the kubelet's serving certificate, each worker
- * refuses to send packets out of the lab range, and power-off through the Proxmox-compatible endpoint leaves
- * nothing of the node running, its pods come back on power-on. The lab stays up with real workers for the lab-down
- * test, which proves their teardown leaves nothing behind.
- *
- * Skips, naming the build command, where the real-worker components are not built (they are opt-in).
+ * The lab's real workers (the default `lab up`), end to end: w1 and w2 are kubelets on containerd, the gitops apps
+ * run as real containers (nginx one per worker, redis, three guestbooks that are Ready only while they reach redis by
+ * its cluster DNS name), an entry written through one guestbook replica is read back through another, `kubectl logs`
+ * and `kubectl exec` reach the containers through the kubelet's serving certificate, each worker refuses to send
+ * packets out of the lab range, and power-off through the Proxmox-compatible endpoint leaves nothing of the node
+ * running, its pods come back on power-on. (The suites that need the data plane, ha/lb-failover among them, run in
+ * tests/lab/suites-on-lab.test.ts.) The lab stays up for the node-freeze and lab-down tests; the latter proves the
+ * real workers' teardown leaves nothing behind.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -21,12 +20,12 @@ import { componentBinary } from '../../bootstrap/lab/build/index.ts';
 import { workerCgroup, execInWorker } from '../../bootstrap/lab/worker/worker-node.ts';
 import { egressGuarded } from '../../bootstrap/lab/worker/egress-guard.ts';
 import { mountNsFile, isMountPoint } from '../../bootstrap/lab/worker/mount-namespace.ts';
-import { realWorkerSkipReason } from '../support/lab-prereqs.ts';
+import { labSkipReason } from '../support/lab-prereqs.ts';
 import { projectRoot, runCli } from '../support/cli.ts';
 
 const run = promisify(execFile);
 
-const skip = realWorkerSkipReason();
+const skip = labSkipReason();
 
 async function podsOf(target: Target, namespace: string, selector: string): Promise<k8s.V1Pod[]> {
   return (await target.kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter((p) => !p.metadata?.deletionTimestamp);
@@ -146,11 +145,4 @@ describe.skipIf(skip)(`the lab with real workers${skip ? ` (skipped: ${skip})` :
       { timeoutMs: 180_000 },
     );
   }, 400_000);
-
-  // last: it powers a worker off and on, and the tests above want the nodes as lab up left them
-  test('ha/lb-failover passes on real workers: another node announces 198.18.40.70 and the guestbook answers again', async () => {
-    const { code, output } = await runCli(['run', '--target', 'lab', '--suite', 'ha/lb-failover', '--results', `${labPaths.logs()}/real-worker-results`]);
-    expect(code, output.slice(-3000)).toBe(0);
-    expect(output).toMatch(/1 passed, 0 failed, 0 skipped/);
-  }, 600_000);
 });

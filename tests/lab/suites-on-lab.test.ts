@@ -19,13 +19,8 @@ const skip = labSkipReason();
 /** Experiments the lab cannot run, by `suite > name`, with the reason they must give. None today. */
 const EXPECTED_SKIPS: Record<string, RegExp> = {};
 
-/**
- * Suites the run skips as a whole on the default (kwok-worker) lab, before running them, with the reason it prints:
- * nothing serves behind a kwok pod. tests/lab/real-workers.test.ts runs them on the lab with real workers.
- */
-const SKIPPED_SUITES: Record<string, RegExp> = {
-  'ha/lb-failover': /lacks capability dataplane/,
-};
+/** Suites the run skips as a whole, before running them, with the reason it prints. None on the lab: its workers are real. */
+const SKIPPED_SUITES: Record<string, RegExp> = {};
 
 describe.skipIf(skip)('the suites on the lab', () => {
   const results = mkdtempSync(join(tmpdir(), 'clusterproof-suites-on-lab-'));

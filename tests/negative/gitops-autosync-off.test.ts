@@ -12,7 +12,7 @@ import { useLabVariant } from '../support/lab-variant.ts';
 const skip = labSkipReason();
 
 describe.skipIf(skip)('negative control: ArgoCD auto-sync disabled', () => {
-  useLabVariant('gitops-autosync-off');
+  useLabVariant('gitops-autosync-off', { workers: 'kwok' });
 
   test('gitops/convergence fails: the app stayed OutOfSync at the old revision', async () => {
     const { code, output } = await runCli([

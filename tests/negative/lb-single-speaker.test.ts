@@ -1,18 +1,18 @@
 /**
  * Negative control for ha/lb-failover: on the lab variant where w2 is excluded from external load balancers (so no
  * speaker but w1's may announce), powering off the announcer must make the suite fail, saying that no other node
- * took the LoadBalancer address over. Needs real workers (opt-in builds): skips naming the build otherwise.
+ * took the LoadBalancer address over. Runs on real workers (the lab's default; speakers need a data plane).
  */
 import { describe, expect, test } from 'vitest';
 import { labPaths } from '../../providers/lab/paths.ts';
-import { realWorkerSkipReason } from '../support/lab-prereqs.ts';
+import { labSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';
 import { useLabVariant } from '../support/lab-variant.ts';
 
-const skip = realWorkerSkipReason();
+const skip = labSkipReason();
 
 describe.skipIf(skip)(`negative control: only one node may announce the LoadBalancer address${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  useLabVariant('lb-single-speaker', { workers: 'real' });
+  useLabVariant('lb-single-speaker');
 
   test('ha/lb-failover fails: no other node took the address over', async () => {
     const { code, output } = await runCli(['run', '--target', 'lab', '--suite', 'ha/lb-failover', '--results', `${labPaths.logs()}/negative-results`]);

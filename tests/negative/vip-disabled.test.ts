@@ -11,7 +11,7 @@ import { useLabVariant } from '../support/lab-variant.ts';
 const skip = labSkipReason();
 
 describe.skipIf(skip)('negative control: VIP failover disabled', () => {
-  useLabVariant('vip-single-holder');
+  useLabVariant('vip-single-holder', { workers: 'kwok' });
 
   test('ha/vip-failover fails: /readyz never answers through the VIP from another node', async () => {
     const { code, output } = await runCli([

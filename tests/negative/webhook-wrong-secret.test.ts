@@ -12,7 +12,7 @@ import { useLabVariant } from '../support/lab-variant.ts';
 const skip = labSkipReason();
 
 describe.skipIf(skip)('negative control: webhook signed with the wrong secret', () => {
-  useLabVariant('webhook-wrong-secret');
+  useLabVariant('webhook-wrong-secret', { workers: 'kwok' });
 
   test('gitops/convergence fails: the push webhook was rejected', async () => {
     const started = Date.now();

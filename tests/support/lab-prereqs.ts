@@ -6,11 +6,15 @@ import { test } from 'vitest';
 import { isRoot } from '../../core/command.ts';
 import { resolveLabBinaries } from '../../bootstrap/lab/binaries.ts';
 import { componentBinary } from '../../bootstrap/lab/build/index.ts';
+import { resolveWorkerBinaries } from '../../bootstrap/lab/worker/worker-node.ts';
 
+/** The lab's default build: the control planes' components and the real workers' (the lab's default workers). */
 export function labPrerequisiteMissing(): string | undefined {
   if (!isRoot()) return 'the lab needs root (network namespaces)';
   try {
-    resolveLabBinaries();
+    const { clusterproof } = resolveLabBinaries();
+    resolveWorkerBinaries(clusterproof);
+    for (const b of ['argocd', 'metallb-controller', 'kustomize', 'coredns', 'metallb-speaker']) componentBinary(b);
   } catch (err) {
     return `${(err as Error).message.split('\n')[0]} (run \`node bin/clusterproof.mjs lab build\`)`;
   }
@@ -26,21 +30,4 @@ export function labSkipReason(): string | undefined {
     });
   }
   return missing;
-}
-
-/** Why the lab with real workers cannot run here (their components are opt-in builds); undefined when it can. */
-export function realWorkerSkipReason(): string | undefined {
-  const lab = labSkipReason();
-  if (lab) return lab;
-  const missing = ['kubelet', 'containerd', 'runc', 'bridge', 'coredns', 'metallb-speaker'].filter((b) => {
-    try {
-      componentBinary(b);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  return missing.length
-    ? `real-worker components not built (${missing.join(', ')}): node bin/clusterproof.mjs lab build --only kubernetes-node,containerd,runc,cni-plugins,coredns,metallb-speaker`
-    : undefined;
 }

@@ -327,8 +327,34 @@ async function inputHash(image: DebianImage, debs: Deb[]): Promise<string> {
 }
 
 /** The .debs an image is made from: the closure of its packages, as apt would download them now. */
+/**
+ * What apt answers depends only on its package lists, sources and pinning: a fingerprint of those files (name, size,
+ * mtime) keys a saved answer, so a lab up with cached images asks apt nothing (its two queries take ~2 s per image).
+ */
+async function aptStateKey(packages: string[]): Promise<string> {
+  const h = createHash('sha256').update(packages.join(' '));
+  for (const dir of ['/var/lib/apt/lists', '/etc/apt', '/etc/apt/sources.list.d', '/etc/apt/preferences.d']) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names.sort()) {
+      const st = await lstat(join(dir, name)).catch(() => undefined);
+      if (st?.isFile()) h.update(`${dir}/${name} ${st.size} ${st.mtimeMs}\n`);
+    }
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+async function aptDebs(packages: string[]): Promise<Deb[]> {
+  const saved = join(cacheDir(), 'images', 'apt-answers', `${await aptStateKey(packages)}.json`);
+  if (existsSync(saved)) return JSON.parse(await readFile(saved, 'utf8')) as Deb[];
+  const debs = await debsOf(await resolveClosure(packages));
+  await mkdir(dirname(saved), { recursive: true });
+  await writeFile(`${saved}.${process.pid}.tmp`, JSON.stringify(debs));
+  await rename(`${saved}.${process.pid}.tmp`, saved);
+  return debs;
+}
+
 export async function debsForImage(image: DebianImage): Promise<Deb[]> {
-  const debs = await debsOf(await resolveClosure(image.packages));
+  const debs = await aptDebs(image.packages);
   const main = debs.find((d) => d.package === image.versionOf);
   const upstream = main?.version.replace(/^\d+:/, '').replace(/-[^-]+$/, '');
   const tag = image.ref.slice(image.ref.lastIndexOf(':') + 1);
