@@ -34,6 +34,22 @@ export const CATALOGUE: SuiteInfo[] = [
     faults: [],
   },
   {
+    id: 'conformance/data-plane',
+    file: 'suites/conformance/data-plane.test.ts',
+    title:
+      'from inside a pod every Service name resolves to its ClusterIP and every Service answers on its ClusterIP and ready endpoints; ' +
+      'every LoadBalancer address answers from the runner',
+    needs: ['dataplane'],
+    faults: [
+      {
+        action: 'probe-pod',
+        target: 'one probe pod (target.probeImage, restricted, 30 min deadline) in namespace default, per test',
+        nodeDown: false,
+        undo: 'delete the probe pod',
+      },
+    ],
+  },
+  {
     id: 'ha/etcd-quorum',
     file: 'suites/ha/etcd-quorum.test.ts',
     title: 'etcd keeps quorum with one control plane down, loses it with two, and recovers every key',

@@ -13,7 +13,7 @@ import { LAB_PVE_NODE, labVmidOf } from './pve-endpoint.ts';
 import { LAB_PVE_PORT, type LabGitopsSettings } from './lab-settings.ts';
 import { labAppsProfile } from '../gitops/apps.ts';
 import { LAB_OVERLAY } from './addons/endpoints.ts';
-import type { WorkerMode } from './worker/worker-mode.ts';
+import { DEFAULT_WORKER_MODE, type WorkerMode } from './worker/worker-mode.ts';
 import { GITOPS_BRANCH, gitopsPaths, labGitops } from './addons/endpoints.ts';
 
 export interface LabProfileFiles {
@@ -37,7 +37,7 @@ export function gitopsPollSlo(g: LabGitopsSettings): number {
   return g.revisionCacheSeconds + 2 * g.pollSeconds + g.pollJitterSeconds + 30;
 }
 
-export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops: LabGitopsSettings, profilePath: string, workers: WorkerMode = 'kwok'): Profile {
+export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops: LabGitopsSettings, profilePath: string, workers: WorkerMode = DEFAULT_WORKER_MODE): Profile {
   const rel = (p: string) => relative(dirname(profilePath), p);
   const data = {
     apiVersion: 'clusterproof/v1',
@@ -53,6 +53,8 @@ export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops
       kind: 'lab',
       // dataplane: pods are real containers that serve (real workers); with kwok workers nothing serves
       capabilities: ['lab', 'vip', 'etcd-direct', 'node-power', 'argocd', 'metallb', 'gitops-push', ...(workers === 'real' ? (['dataplane'] as const) : [])],
+      // built here from Debian's busybox-static (bootstrap/lab/images/lab-images.ts) and imported into each worker
+      probeImage: 'lab.local/busybox:1.35.0',
     },
     network: {
       subnet: labPlan.lan.cidr,

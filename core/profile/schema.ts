@@ -247,6 +247,11 @@ export const Profile = z.strictObject({
     .strictObject({
       kind: z.enum(['talos-proxmox', 'lab', 'generic']).describe('which providers drive the target'),
       capabilities: z.array(Capability).describe('what this target offers; suites needing more are skipped'),
+      probeImage: z
+        .string()
+        .min(1)
+        .default('busybox:1.36.1')
+        .describe("image of the probe pod conformance/data-plane runs (it calls busybox's sh, nslookup, nc and timeout); pulled if absent"),
     })
     .describe('what kind of target this is and what it can do'),
   network: z
@@ -257,6 +262,10 @@ export const Profile = z.strictObject({
       interface: z.string().optional().describe('control-plane interface carrying the VIP'),
       podCIDR: cidr.optional().describe('pod network'),
       serviceCIDR: cidr.optional().describe('Service ClusterIP network'),
+      clusterDomain: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { message: 'expected a DNS domain, e.g. cluster.local' })
+        .default('cluster.local').describe('the cluster DNS domain Service names resolve under (<service>.<namespace>.svc.<domain>)'),
       loadBalancerPools: z
         .array(
           z.strictObject({

@@ -2,17 +2,22 @@
  * Pod anti-affinity holds as the profile intends, for every app that declares one: replicas run on distinct
  * topology domains; one replica more than the schedulable domains stays Pending with the scheduler's anti-affinity
  * reason (required) or is co-located (preferred); and when a worker loses power it is marked NotReady and tainted,
- * its replicas are evicted per their tolerations and replaced as the rule allows, and the service is kept.
+ * its replicas are evicted per their tolerations and replaced as the rule allows, and the service is kept: a Ready
+ * replica all along and, with a data plane, the app's Service answering every request once the dead replica is out
+ * of it (asked through the API server's service proxy all along; its failures are counted on the timeline).
  */
 import type * as k8s from '@kubernetes/client-node';
 import type { AppSpec, Profile } from '../../core/profile/schema.ts';
 import { nodesReady } from '../../fixtures/checks.ts';
-import { all, consistently, eventually, pending, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
+import { all, consistently, eventually, failed, pending, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
 import { KubeAccess } from '../../providers/kube.ts';
 import { runProfile } from '../../fixtures/run-context.ts';
 import { describeSuite, expect, skipBecause, test } from '../../fixtures/test.ts';
 import { suite } from '../catalogue.ts';
 import { watchReadyReplicas } from '../../fixtures/watchers/ready-replicas-watch.ts';
+import { watchRequests, type HttpWatch } from '../../fixtures/watchers/http-watch.ts';
+import { apiGet } from '../../providers/api-get.ts';
+import { runContext } from '../../fixtures/run-context.ts';
 import { extraReplicasCoLocated, extraReplicasPending, replicasSpread, workloadSettled } from '../../fixtures/workload-checks.ts';
 import {
   allPods,
@@ -34,6 +39,7 @@ const STEADY_TIMEOUT_MS = 240_000;
 const HOLD_MS = 5_000;
 
 const declared = await runProfile();
+const { allowRemote } = runContext();
 const apps = declared.apps.filter((a) => a.workload.antiAffinity !== 'none');
 
 function steadyState(kube: KubeAccess, profile: Profile, app: AppSpec) {
@@ -63,6 +69,18 @@ function evictionDelay(pod: k8s.V1Pod, taint: k8s.V1Taint): { seconds: number; t
     (t) => (t.key === UNREACHABLE || (!t.key && t.operator === 'Exists')) && (!t.effect || t.effect === 'NoExecute'),
   );
   return { seconds: (evictedAt - new Date(taint.timeAdded!).getTime()) / 1000, toleratedSeconds: toleration?.tolerationSeconds ?? 0 };
+}
+
+/**
+ * One GET to the app's Service through the API server's service proxy, which picks one of the Service's ready
+ * endpoints: the same request works from anywhere the API answers, whatever the Service's type.
+ */
+function serviceRequest(kube: KubeAccess, app: AppSpec): () => Promise<{ ok: boolean; result: string }> {
+  const path = `/api/v1/namespaces/${app.namespace}/services/${app.service!.name}:${app.service!.port}/proxy/`;
+  return async () => {
+    const r = await apiGet(kube, kube.server, path, { timeoutMs: 1000, allowRemote });
+    return { ok: r.status < 500, result: String(r.status) };
+  };
 }
 
 describeSuite(suite('ha/anti-affinity'), () => {
@@ -119,6 +137,7 @@ describeSuite(suite('ha/anti-affinity'), () => {
       topology,
       slo,
       timeline,
+      target,
       skip,
     }) => {
       if (app.workload.replicas < 2) await skipBecause(skip, `${app.name} runs ${app.workload.replicas} replica: no service to keep through a node loss`);
@@ -138,6 +157,15 @@ describeSuite(suite('ha/anti-affinity'), () => {
       const replacementStaysPending = required && free.length === 0;
       timeline.mark(`victim ${victim.name}`, 'info', `runs ${onVictim.map(podName).join(', ')}; free ${key} domains: ${free.join(', ') || 'none'}`);
 
+      // with a data plane, the app's Service is asked all along, if it answers HTTP in the steady state
+      let service: { watch: HttpWatch; label: string; request: () => Promise<{ ok: boolean; result: string }> } | undefined;
+      if (app.service && !target.lacking('dataplane')) {
+        const request = serviceRequest(kube, app);
+        const label = `GET Service ${app.namespace}/${app.service.name}:${app.service.port} (through the API server)`;
+        const baseline = await request().catch((err: Error) => ({ ok: false, result: err.message }));
+        if (baseline.ok) service = { watch: watchRequests(label, request, timeline, { intervalMs: 250 }), label, request };
+        else timeline.mark(`${label} not watched`, 'info', `it does not answer HTTP in the steady state (${baseline.result})`);
+      }
       const readiness = watchReadyReplicas(kube, workload, timeline);
       try {
         await nodes.powerOff(victim);
@@ -201,6 +229,20 @@ describeSuite(suite('ha/anti-affinity'), () => {
           timeline.mark('replacement scheduled', 'detection');
         }
 
+        if (service) {
+          // the dead replica's endpoint is out of the Service once its node is NotReady: every request must answer
+          const answers: Check = async () => {
+            const r = await service!.request().catch((err: Error & { code?: string }) => ({ ok: false, result: err.code ?? err.message }));
+            return r.ok ? succeeded(`answered ${r.result}`) : failed(`${service!.label} got ${r.result} with ${victim.name} down`);
+          };
+          await eventually(`${service.label} answers with ${victim.name} down`, async () => {
+            const o = await answers();
+            return o.state === 'failed' ? pending(o.message) : o;
+          }, { timeoutMs: 30_000 });
+          await consistently(`${service.label} answers every request with ${victim.name} down`, answers, { forMs: 5_000, intervalMs: 250 });
+          timeline.mark(`the Service answers with ${victim.name} down`, 'detection', service.watch.summary());
+        }
+
         await nodes.restore(victim);
         const recovered = all(nodesReady(kube, [victim.name]), workloadSettled(kube, app), ...(required ? [replicasSpread(kube, app)] : []));
         await timeline.until(`${victim.name} Ready and ${app.name} available again`, recovered, slo.nodeRecoverySeconds, {
@@ -210,7 +252,9 @@ describeSuite(suite('ha/anti-affinity'), () => {
         });
       } finally {
         await readiness.stop();
+        await service?.watch.stop();
       }
+      if (service) timeline.mark(`${service.label} over the experiment`, 'info', service.watch.summary());
       expect(readiness.samples, 'the Ready replicas were never sampled').toBeGreaterThan(0);
       const gaps = readiness.noneReadyAtMs.map((ms) => (ms / 1000).toFixed(0));
       expect(gaps, `no Ready replica of ${app.name} at ${gaps.join(', ')} s into the experiment`).toEqual([]);

@@ -52,7 +52,7 @@ describe('capabilities need the configuration behind them', () => {
 
   test('no hypervisor reference is needed without proxmox', () => {
     const p = fixedSeed((p) => {
-      p.target = { kind: 'generic', capabilities: ['cilium', 'metallb', 'argocd', 'vip'] };
+      p.target = { ...p.target, kind: 'generic', capabilities: ['cilium', 'metallb', 'argocd', 'vip'] };
       for (const n of p.nodes) delete n.hypervisor;
     });
     expect(codes(p)).not.toContain('node-without-hypervisor');
@@ -60,7 +60,7 @@ describe('capabilities need the configuration behind them', () => {
 
   test('kind and capabilities that disagree, and duplicates', () => {
     expect(only(fixedSeed((p) => p.target.capabilities.push('lab')), 'capability-kind-mismatch')[0].message).toBe('capability lab declared on a talos-proxmox target');
-    expect(only(fixedSeed((p) => p.target.capabilities.push('vip')), 'duplicate-capability')[0].path).toBe('target.capabilities[9]');
+    expect(only(fixedSeed((p) => p.target.capabilities.push('vip')), 'duplicate-capability')[0].path).toBe('target.capabilities[10]');
     const noTalos = fixedSeed((p) => (p.target.capabilities = p.target.capabilities.filter((c) => c !== 'talos')));
     expect(lint(noTalos).find((f) => f.code === 'capability-kind-mismatch')?.message).toBe('target kind talos-proxmox without the talos capability');
   });

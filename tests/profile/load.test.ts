@@ -36,7 +36,8 @@ describe('the seed profile', () => {
     ]);
     expect(profile.target).toEqual({
       kind: 'talos-proxmox',
-      capabilities: ['talos', 'proxmox', 'cilium', 'metallb', 'argocd', 'vip', 'etcd-direct', 'node-power', 'gitops-push'],
+      capabilities: ['talos', 'proxmox', 'cilium', 'metallb', 'argocd', 'vip', 'dataplane', 'etcd-direct', 'node-power', 'gitops-push'],
+      probeImage: 'busybox:1.36.1',
     });
     expect(profile.access.kubernetes.server).toBe('https://192.168.40.60:6443');
     expect(profile.access.argocd?.url).toBe('https://192.168.40.61:31659');

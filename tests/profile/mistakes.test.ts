@@ -48,7 +48,7 @@ const mistakes: { mistake: string; text: () => string; message: string }[] = [
     text: () => replace('  vip: 192.168.40.60', '  vipp: 192.168.40.60'),
     message:
       'network.vipp: unknown key "vipp"; did you mean "vip"? It is required and missing. ' +
-      'Allowed keys here: subnet, gateway, vip, interface, podCIDR, serviceCIDR, loadBalancerPools',
+      'Allowed keys here: subnet, gateway, vip, interface, podCIDR, serviceCIDR, clusterDomain, loadBalancerPools',
   },
   {
     mistake: 'a misspelt optional key with different case',
@@ -60,7 +60,7 @@ const mistakes: { mistake: string; text: () => string; message: string }[] = [
   {
     mistake: 'an unknown key far from any known one',
     text: () => edit([[['network', 'colour'], 'blue']]),
-    message: 'network.colour: unknown key "colour". Allowed keys here: subnet, gateway, vip, interface, podCIDR, serviceCIDR, loadBalancerPools',
+    message: 'network.colour: unknown key "colour". Allowed keys here: subnet, gateway, vip, interface, podCIDR, serviceCIDR, clusterDomain, loadBalancerPools',
   },
   {
     mistake: 'a target kind that is only a prefix of the real one',
@@ -70,7 +70,7 @@ const mistakes: { mistake: string; text: () => string; message: string }[] = [
   {
     mistake: 'an unknown capability',
     text: () => replace('etcd-direct, node-power', 'etcd, node-power'),
-    message: `target.capabilities[6]: got "etcd"; expected one of ${CAPABILITIES}; did you mean "etcd-direct"?`,
+    message: `target.capabilities[7]: got "etcd"; expected one of ${CAPABILITIES}; did you mean "etcd-direct"?`,
   },
   {
     mistake: 'an inline secret',

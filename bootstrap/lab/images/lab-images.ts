@@ -61,6 +61,17 @@ export const DEBIAN_IMAGES: readonly DebianImage[] = [
     dirs: [{ path: 'tmp', mode: 0o1777 }],
     config: { entrypoint: ['/usr/bin/redis-server', '/etc/redis/redis.conf'], user: '999:999', exposedPorts: [6379] },
   },
+  {
+    // the probe pod of conformance/data-plane (the profile's target.probeImage): busybox's sh, nslookup and nc
+    ref: 'lab.local/busybox:1.35.0',
+    name: 'busybox',
+    packages: ['busybox-static'],
+    versionOf: 'busybox-static',
+    keep: ['bin/busybox'],
+    links: ['sh', 'nslookup', 'nc', 'sleep', 'cat', 'timeout'].map((applet) => ({ path: `bin/${applet}`, target: 'busybox' })),
+    dirs: [{ path: 'tmp', mode: 0o1777 }],
+    config: { entrypoint: ['/bin/sleep', '3600'], user: '65534:65534' },
+  },
 ];
 
 export interface BuiltImage {

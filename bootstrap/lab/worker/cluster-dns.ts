@@ -2,7 +2,8 @@
  * Cluster DNS for the lab with real workers: CoreDNS as kubeadm deploys it (a `coredns` Deployment of two replicas
  * in kube-system behind the `kube-dns` Service on the address kubelet hands to pods), from the image the lab builds
  * from the coredns component. Its Corefile serves cluster.local only and forwards nowhere: a lab pod can resolve
- * every Service but no name outside the lab.
+ * every Service but no name outside the lab. The build links no prometheus plugin, so the Service declares no
+ * metrics port (kubeadm's 9153): conformance/data-plane connects to every declared port and would rightly fail it.
  */
 import * as k8s from '@kubernetes/client-node';
 import { clusterDnsIp } from './worker-config.ts';
@@ -79,7 +80,6 @@ export function clusterDnsObjects(image: string): k8s.KubernetesObject[] {
                 ports: [
                   { name: 'dns', containerPort: 53, protocol: 'UDP' },
                   { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
-                  { name: 'metrics', containerPort: 9153, protocol: 'TCP' },
                 ],
                 volumeMounts: [{ name: 'config', mountPath: '/etc/coredns', readOnly: true }],
                 readinessProbe: { httpGet: { path: '/ready', port: 8181 }, periodSeconds: 2 },
@@ -103,7 +103,6 @@ export function clusterDnsObjects(image: string): k8s.KubernetesObject[] {
         ports: [
           { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
           { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
-          { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 },
         ],
       },
     } as k8s.V1Service,
