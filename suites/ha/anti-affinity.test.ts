@@ -163,7 +163,7 @@ describeSuite(suite('ha/anti-affinity'), () => {
         const request = serviceRequest(kube, app);
         const label = `GET Service ${app.namespace}/${app.service.name}:${app.service.port} (through the API server)`;
         const baseline = await request().catch((err: Error) => ({ ok: false, result: err.message }));
-        if (baseline.ok) service = { watch: watchRequests(label, request, timeline, { intervalMs: 250 }), label, request };
+        if (baseline.ok) service = { watch: watchRequests(label, request, timeline, { intervalMs: 250, marks: false }), label, request };
         else timeline.mark(`${label} not watched`, 'info', `it does not answer HTTP in the steady state (${baseline.result})`);
       }
       const readiness = watchReadyReplicas(kube, workload, timeline);
