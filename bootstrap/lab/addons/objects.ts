@@ -108,7 +108,8 @@ export async function installAddonPrerequisites(kc: k8s.KubeConfig, settings: Gi
   const argocd = upstreamFiles('argocd').flatMap(loadDocs);
   const metallb = upstreamFiles('metallb').flatMap(loadDocs);
   const crds = [...argocd, ...metallb].filter((o) => o.kind === 'CustomResourceDefinition');
-  for (const crd of crds) await apply(client, crd);
+  // together: each is a large object every API server digests (OpenAPI), and the workers boot meanwhile
+  await Promise.all(crds.map((crd) => apply(client, crd)));
   await waitEstablished(
     kc,
     crds.map((c) => c.metadata!.name!),
