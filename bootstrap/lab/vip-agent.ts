@@ -72,7 +72,9 @@ export class VipAgent {
     if (!added) return;
     this.log(`holding ${this.o.vip}`);
     // gratuitous ARP so the LAN's neighbour caches follow the move at once
-    await run('arping', ['-U', '-c', '2', '-w', '2', '-I', this.o.iface, this.o.vip]).catch(() => undefined);
+    await run('arping', ['-U', '-c', '2', '-w', '2', '-I', this.o.iface, this.o.vip]).catch((err: Error) =>
+      this.log(`gratuitous ARP for ${this.o.vip} failed: ${err.message.split('\n')[0]}`),
+    );
   }
 
   private async removeAddress(why: string, evenIfNotHolding = false): Promise<void> {

@@ -4,10 +4,10 @@
  * catalogued suite ran experiments, none failed, and exactly the expected experiments were skipped, for the
  * expected reasons (a run where everything skipped would otherwise look green).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
+import { labPaths } from '../../providers/lab/paths.ts';
 import { CATALOGUE } from '../../suites/catalogue.ts';
 import { readInnerResults } from '../support/allure-results.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
@@ -23,10 +23,11 @@ const EXPECTED_SKIPS: Record<string, RegExp> = {};
 const SKIPPED_SUITES: Record<string, RegExp> = {};
 
 describe.skipIf(skip)('the suites on the lab', () => {
-  const results = mkdtempSync(join(tmpdir(), 'clusterproof-suites-on-lab-'));
-  afterAll(() => rmSync(results, { recursive: true, force: true }));
+  // kept beside the lab's logs (until the next run of this test), so a failure's timelines and evidence can be read
+  const results = join(labPaths.logs(), 'suites-on-lab-results');
 
   test('clusterproof run --target lab: every suite passes', async () => {
+    rmSync(results, { recursive: true, force: true });
     mkdirSync(join(root, 'reports'), { recursive: true });
     const { code, output } = await runCli(['run', '--target', 'lab', '--results', results, '--measurements', join(root, 'reports', 'measurements.jsonl')]);
     expect(output).not.toMatch(/refused/);
