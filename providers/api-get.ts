@@ -17,6 +17,8 @@ export async function apiGet(
   const timeout = opts.timeoutMs ?? 5000;
   const options: RequestOptions = { method: 'GET', timeout };
   await kube.config.applyToHTTPSOptions(options);
+  // a fresh connection each time: a kept-alive one may point at a node that just lost the VIP
+  options.agent = false;
   return new Promise((resolve, reject) => {
     const req = request(url, options, (res) => {
       let body = '';

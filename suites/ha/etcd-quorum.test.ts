@@ -7,13 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { all, consistently, eventually, failed, pending, succeeded, type Check } from '../../fixtures/expect/expectation.ts';
 import type { GuardedNodes } from '../../fixtures/guarded-nodes.ts';
-import { etcdMembersHealthy, leaderOtherThan, nodesReady, writeAccepted } from '../../fixtures/checks.ts';
-import { widened } from '../../fixtures/slo.ts';
+import { apiAnswers, etcdMembersHealthy, leaderOtherThan, nodesReady, writeAccepted } from '../../fixtures/checks.ts';
+import { widened, type Slos } from '../../fixtures/slo.ts';
+import type { Timeline } from '../../fixtures/timeline/timeline.ts';
 import type { NodeSpec } from '../../core/profile/schema.ts';
 import type { EtcdProbe } from '../../providers/interfaces.ts';
 import type { KubeAccess } from '../../providers/kube.ts';
 import { describeSuite, expect, skipBecause, test } from '../../fixtures/test.ts';
 import { suite } from '../catalogue.ts';
+import { runContext } from '../../fixtures/run-context.ts';
 import { httpsRequest } from '../../providers/https-json.ts';
 
 const apiOf = (kube: KubeAccess, node: NodeSpec) => kube.through(`https://${node.ip}:6443`);
@@ -36,6 +38,15 @@ async function steadyState(etcd: EtcdProbe, kube: KubeAccess, nodes: GuardedNode
     all(poweredOff, etcdMembersHealthy(etcd, cps.length), nodesReady(kube, cps.map((n) => n.name))),
     { timeoutMs },
   );
+}
+
+/**
+ * The API answers through the profile's server (the VIP) again. When the holder of the VIP was among the nodes
+ * powered off, its stale election must expire first, which the hard-failover SLO bounds: measured from the power-off,
+ * or from `since` when the election could not expire before (without quorum etcd expires no lease).
+ */
+async function apiAnswersAgain(kube: KubeAccess, timeline: Timeline, slo: Slos, since?: string) {
+  await timeline.until(`the API answers through ${kube.server} again`, apiAnswers(kube, runContext()), slo.vipFailoverHardSeconds, { since, kind: 'recovery' });
 }
 
 describeSuite(suite('ha/etcd-quorum'), () => {
@@ -74,6 +85,7 @@ describeSuite(suite('ha/etcd-quorum'), () => {
         since: `restore ${victim.name}`,
         kind: 'recovery',
       });
+      await apiAnswersAgain(kube, timeline, slo);
       expect(await etcd.get!(`/clusterproof/sentinel/${run}/before`)).toBe('before');
       expect(await etcd.get!(`/clusterproof/sentinel/${run}/during`)).toBe('during');
       await kube.deleteSentinels().catch(() => undefined);
@@ -130,6 +142,7 @@ describeSuite(suite('ha/etcd-quorum'), () => {
       kind: 'recovery',
     });
     expect(await put('after'), 'a quorum write after recovery').toBe(true);
+    await apiAnswersAgain(kube, timeline, slo, `restore ${second!.name}`);
 
     const before = await etcd.members();
     await eventually(

@@ -78,9 +78,9 @@ async function endpointsByNode(kube: KubeAccess, ref: { namespace: string; name:
   return total ? `ready endpoints: ${[...byNode].map(([n, c]) => `${c} on ${n}`).join(', ')}` : 'no ready endpoint';
 }
 
-async function lbAddress(kube: KubeAccess, ns: string, name: string): Promise<{ svc: k8s.V1Service; ip?: string }> {
+async function lbAddress(kube: KubeAccess, ns: string, name: string): Promise<string | undefined> {
   const svc = await kube.core.readNamespacedService({ namespace: ns, name });
-  return { svc, ip: svc.status?.loadBalancer?.ingress?.[0]?.ip };
+  return svc.status?.loadBalancer?.ingress?.[0]?.ip;
 }
 
 describeSuite(suite('ha/lb-failover'), () => {
@@ -96,24 +96,27 @@ describeSuite(suite('ha/lb-failover'), () => {
     const app = profile.apps.find((a) => a.service?.type === 'LoadBalancer');
     if (!app?.service) return skipBecause(skip, `no profile app has a LoadBalancer Service (apps: ${profile.apps.map((a) => a.name).join(', ') || 'none'})`);
     const ref = { namespace: app.namespace, name: app.service.name };
-    const { ip } = await lbAddress(kube, ref.namespace, ref.name);
-    if (!ip) throw new Error(`Service ${ref.namespace}/${ref.name} has no LoadBalancer address: MetalLB assigned none, so nothing can fail over`);
-    const url = `http://${ip}:${app.service.port}/`;
     const allowRemote = profile.target.kind !== 'lab';
 
+    // polled, not read once: the API (through the VIP) may still be recovering from the previous experiment
     const steady = await eventually(
-      `steady state: every speaker Ready and settled, one node announces ${ip}, ${url} answers`,
+      `steady state: ${ref.namespace}/${ref.name} has a LoadBalancer address, every speaker Ready and settled, one node announces it and it answers`,
       async () => {
+        const ip = await lbAddress(kube, ref.namespace, ref.name);
+        if (!ip) return pending(`Service ${ref.namespace}/${ref.name} has no LoadBalancer address: MetalLB assigned none, so nothing can fail over`);
         const notSettled = await speakerProblem(kube, await speakers(kube));
         if (notSettled) return pending(notSettled);
         const announcing = await l2Announcements(kube, ref);
-        if (announcing.length !== 1) return pending(`announced by ${names(announcing)}`);
+        if (announcing.length !== 1) return pending(`${ip} announced by ${names(announcing)}`);
+        const url = `http://${ip}:${app.service!.port}/`;
         const error = await answers(url);
-        return error ? pending(`${announcing[0]!.node} announces, but ${url}: ${error}`) : succeeded(`${announcing[0]!.node} announces ${ip}`, announcing[0]!.node);
+        if (error) return pending(`${announcing[0]!.node} announces ${ip}, but ${url}: ${error}`);
+        return succeeded(`${announcing[0]!.node} announces ${ip}`, { node: announcing[0]!.node, ip, url });
       },
       { timeoutMs: 180_000 },
     );
-    const victim = topology.byName(steady.value!);
+    const { ip, url } = steady.value!;
+    const victim = topology.byName(steady.value!.node);
     timeline.mark(`${victim.name} announces ${ip}`);
     parameter('LoadBalancer address', ip);
     parameter('announcer powered off', victim.name);
