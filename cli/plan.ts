@@ -27,7 +27,7 @@ export function planRun(profile: Profile, profilePath: string, suites: SuiteInfo
   return suites.map((suite) => {
     const lack = plannedLack(profile, profilePath, suite.needs);
     const faults = suite.faults.map((f) => {
-      const verdict = f.quorumLoss ? guard.mayLoseQuorum() : f.nodeDown ? guard.mayBeDestructive() : { allowed: true as const };
+      const verdict = f.quorumLoss ? guard.mayLoseQuorum() : f.nodeDown ? guard.mayBeDestructive() : f.action === 'load' ? guard.mayLoad() : { allowed: true as const };
       return verdict.allowed
         ? { ...f, verdict: 'allowed' as const, reason: undefined }
         : { ...f, verdict: 'refused' as const, reason: verdict.reason };

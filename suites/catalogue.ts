@@ -110,6 +110,26 @@ export const CATALOGUE: SuiteInfo[] = [
       { action: 'scale', target: 'the first app\'s workload, behind git\'s back (drift)', nodeDown: false, undo: 'scale back (self-heal should already have)' },
     ],
   },
+  {
+    id: 'load/guestbook',
+    file: 'suites/load/guestbook.test.ts',
+    title:
+      'under open-model load (k6/guestbook.scenario.json, embedded engine): steady load meets the profile thresholds; the failed requests of an ' +
+      'announcer power-off form one window closed within its bound; a VIP failover fails no request',
+    // dataplane: something must really serve behind the address; the failover tests skip themselves without node-power or vip
+    needs: ['dataplane', 'metallb'],
+    faults: [
+      {
+        action: 'load',
+        target:
+          "the first LoadBalancer app's address: the scenario's rate for its duration, then 20/s for 120 s per failover (at most safety.maxLoadSeconds), never above safety.maxLoadRps",
+        nodeDown: false,
+        undo: 'the load stops with the experiment',
+      },
+      powerOff('the node announcing the LoadBalancer address (a worker)'),
+      powerOff('the VIP holder (a control-plane node)'),
+    ],
+  },
 ];
 
 /** The catalogue entry of a suite, by id; a suite file names itself through this, so a typo fails at load. */

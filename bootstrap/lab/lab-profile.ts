@@ -118,9 +118,10 @@ export function labProfile(files: LabProfileFiles, settings: LabSettings, gitops
       gitopsPollConvergenceSeconds: gitopsPollSlo(gitops),
       selfHealSeconds: 15,
       loadBalancerFailoverSeconds: 10,
-      load: { p95Ms: 200, p99Ms: 500, maxErrorRate: 0.01, failoverErrorBudget: 0.05 },
+      // failover budget: slo.loadBalancerFailoverSeconds of full outage in load/guestbook's 120 s failover load is 1/12
+      load: { p95Ms: 200, p99Ms: 500, maxErrorRate: 0.01, failoverErrorBudget: 0.1 },
     },
-    safety: { allowDestructive: true, allowQuorumLoss: true, maxNodesDown: 2, protectedNodes: [], maxLoadRps: 100, maxLoadSeconds: 60 },
+    safety: { allowDestructive: true, allowQuorumLoss: true, maxNodesDown: 2, protectedNodes: [], maxLoadRps: 100, maxLoadSeconds: 180 },
   };
   return validateProfile(data, 'lab profile');
 }

@@ -16,6 +16,7 @@ import type { Profile } from '../../core/profile/schema.ts';
 import { writeEnvironment } from '../../core/report/environment.ts';
 import * as k8s from '@kubernetes/client-node';
 import { labPaths } from '../../providers/lab/paths.ts';
+import { componentBinary } from '../../bootstrap/lab/build/index.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -25,6 +26,7 @@ export interface RunOptions {
   suite?: string[];
   destructive?: boolean;
   allowQuorumLoss?: boolean;
+  load?: boolean;
   dryRun?: boolean;
   results?: string;
   measurements?: string;
@@ -50,7 +52,7 @@ export async function runSuites(opts: RunOptions): Promise<number> {
   const profilePath = resolveProfilePath(opts);
   const { profile } = await loadProfile(profilePath);
   const lintErrors = lintProfile(profile).filter((f) => f.severity === 'error');
-  const permissions = { destructive: !!opts.destructive, quorumLoss: !!opts.allowQuorumLoss };
+  const permissions = { destructive: !!opts.destructive, quorumLoss: !!opts.allowQuorumLoss, load: !!opts.load };
   if (opts.dryRun) {
     // a dry run applies nothing, so it shows the plan even for a profile lint rejects, and says so first
     if (lintErrors.length) {
@@ -87,6 +89,7 @@ export async function runSuites(opts: RunOptions): Promise<number> {
     runId,
     permissions,
     allowRemote: reachesBeyondLab(profile),
+    loadEngine: componentBinary('clusterproof-load', { mustExist: false }),
     measurementsFile: opts.measurements ? resolve(opts.measurements) : undefined,
   };
   const env = { ...process.env, ...encodeRunContext(context), ALLURE_RESULTS_DIR: resultsDir };
@@ -146,6 +149,7 @@ export function registerRun(program: Command): void {
     .option('-s, --suite <id...>', 'suites or families to run, e.g. ha/etcd-quorum or ha (default: all)')
     .option('--destructive', 'allow faults that take nodes down on a non-lab target')
     .option('--allow-quorum-loss', 'allow taking etcd quorum away (2 of 3 control planes down) on a non-lab target')
+    .option('--load', "allow load against the profile's LoadBalancer address on a non-lab target (within safety.maxLoadRps and maxLoadSeconds)")
     .option('--dry-run', 'print the plan (suites, faults, what the guard refuses) and apply nothing')
     .option('--results <dir>', 'Allure results directory', 'reports/allure-results')
     .option('--measurements <file>', 'append every measured duration (JSON lines) to this file')

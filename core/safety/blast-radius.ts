@@ -9,6 +9,8 @@ import type { NodeSpec, Profile } from '../profile/schema.ts';
 export interface Permissions {
   destructive: boolean;
   quorumLoss: boolean;
+  /** load against the profile's service addresses on a non-lab target (--load) */
+  load?: boolean;
 }
 
 export type Verdict = { allowed: true } | { allowed: false; reason: string };
@@ -34,6 +36,12 @@ export class BlastRadius {
       allowed: false,
       reason: `taking etcd quorum away (a second control-plane node down) on "${this.profile.metadata.name}" needs --allow-quorum-loss`,
     };
+  }
+
+  /** May a suite send load (bounded by safety.maxLoadRps and safety.maxLoadSeconds) to this target's services? */
+  mayLoad(): Verdict {
+    if (this.isLab || this.permissions.load) return { allowed: true };
+    return { allowed: false, reason: `load against the services of "${this.profile.metadata.name}" needs --load` };
   }
 
   /** May `node` go down while `alreadyDown` are down? */

@@ -15,55 +15,9 @@ import { widened } from '../../fixtures/slo.ts';
 import { watchHttp } from '../../fixtures/watchers/http-watch.ts';
 import { describeSuite, skipBecause, test } from '../../fixtures/test.ts';
 import { l2Announcements } from '../../providers/metallb/l2-status.ts';
+import { announcedAndAnswering, answers, names } from '../../fixtures/metallb-steady.ts';
 import type { KubeAccess } from '../../providers/kube.ts';
 import { suite } from '../catalogue.ts';
-
-async function answers(url: string): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-    await res.arrayBuffer();
-    return res.ok ? undefined : `HTTP ${res.status}`;
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    return e.cause?.code ?? e.message;
-  }
-}
-
-const names = (a: Array<{ node: string }>) => a.map((x) => x.node).join(', ') || 'nobody';
-
-/** MetalLB's speakers, as the upstream manifest (app=metallb,component=speaker) or its Helm chart labels them. */
-async function speakers(kube: KubeAccess): Promise<k8s.V1Pod[]> {
-  for (const labelSelector of ['app=metallb,component=speaker', 'app.kubernetes.io/component=speaker']) {
-    const pods = (await kube.core.listPodForAllNamespaces({ labelSelector })).items;
-    if (pods.length) return pods;
-  }
-  return [];
-}
-
-/** A speaker that just started has not joined memberlist yet: it must have been Ready for a while. */
-const SPEAKER_SETTLED_MS = 20_000;
-
-/** A pod's status is only as fresh as its kubelet: a node whose lease is stale may show a dead pod as Ready. */
-async function staleKubelet(kube: KubeAccess, node: string): Promise<string | undefined> {
-  const lease = await kube.coordination.readNamespacedLease({ namespace: 'kube-node-lease', name: node });
-  const renewed = new Date(lease.spec?.renewTime ?? 0).getTime();
-  const age = (Date.now() - renewed) / 1000;
-  const limit = (lease.spec?.leaseDurationSeconds ?? 40) / 4 + 5;
-  return age > limit ? `${node}'s kubelet last renewed its lease ${age.toFixed(0)} s ago (its pods' status may be stale)` : undefined;
-}
-
-async function speakerProblem(kube: KubeAccess, pods: k8s.V1Pod[], now = Date.now()): Promise<string | undefined> {
-  if (pods.length === 0) return 'no MetalLB speaker pod found (labels app=metallb,component=speaker or app.kubernetes.io/component=speaker)';
-  for (const p of pods) {
-    const stale = p.spec?.nodeName ? await staleKubelet(kube, p.spec.nodeName) : 'a speaker pod is not scheduled';
-    if (stale) return stale;
-    const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
-    if (ready?.status !== 'True') return `speaker ${p.metadata?.name} on ${p.spec?.nodeName} not Ready`;
-    const since = now - new Date(ready.lastTransitionTime ?? 0).getTime();
-    if (since < SPEAKER_SETTLED_MS) return `speaker ${p.metadata?.name} on ${p.spec?.nodeName} Ready for ${(since / 1000).toFixed(0)} s only`;
-  }
-  return undefined;
-}
 
 /** Where the Service's ready endpoints are, e.g. "ready endpoints: 3 on w1": why a Service does not answer. */
 async function endpointsByNode(kube: KubeAccess, ref: { namespace: string; name: string }): Promise<string> {
@@ -76,11 +30,6 @@ async function endpointsByNode(kube: KubeAccess, ref: { namespace: string; name:
   }
   const total = [...byNode.values()].reduce((a, b) => a + b, 0);
   return total ? `ready endpoints: ${[...byNode].map(([n, c]) => `${c} on ${n}`).join(', ')}` : 'no ready endpoint';
-}
-
-async function lbAddress(kube: KubeAccess, ns: string, name: string): Promise<string | undefined> {
-  const svc = await kube.core.readNamespacedService({ namespace: ns, name });
-  return svc.status?.loadBalancer?.ingress?.[0]?.ip;
 }
 
 describeSuite(suite('ha/lb-failover'), () => {
@@ -101,18 +50,7 @@ describeSuite(suite('ha/lb-failover'), () => {
     // polled, not read once: the API (through the VIP) may still be recovering from the previous experiment
     const steady = await eventually(
       `steady state: ${ref.namespace}/${ref.name} has a LoadBalancer address, every speaker Ready and settled, one node announces it and it answers`,
-      async () => {
-        const ip = await lbAddress(kube, ref.namespace, ref.name);
-        if (!ip) return pending(`Service ${ref.namespace}/${ref.name} has no LoadBalancer address: MetalLB assigned none, so nothing can fail over`);
-        const notSettled = await speakerProblem(kube, await speakers(kube));
-        if (notSettled) return pending(notSettled);
-        const announcing = await l2Announcements(kube, ref);
-        if (announcing.length !== 1) return pending(`${ip} announced by ${names(announcing)}`);
-        const url = `http://${ip}:${app.service!.port}/`;
-        const error = await answers(url);
-        if (error) return pending(`${announcing[0]!.node} announces ${ip}, but ${url}: ${error}`);
-        return succeeded(`${announcing[0]!.node} announces ${ip}`, { node: announcing[0]!.node, ip, url });
-      },
+      announcedAndAnswering(kube, ref, app.service.port),
       { timeoutMs: 180_000 },
     );
     const { ip, url } = steady.value!;

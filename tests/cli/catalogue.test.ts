@@ -61,7 +61,9 @@ describe('run plan and blast-radius guard', () => {
     const quorum = destructive.find((p) => p.suite.id === 'ha/etcd-quorum')!;
     expect(quorum.status).toBe('run');
     expect(quorum.faults.find((f) => f.quorumLoss)).toMatchObject({ verdict: 'refused', reason: expect.stringMatching(/--allow-quorum-loss/) });
-    expect(planRun(profile, seedPath, CATALOGUE, { destructive: true, quorumLoss: true }).flatMap((p) => p.faults).every((f) => f.verdict === 'allowed')).toBe(true);
+    const everything = planRun(profile, seedPath, CATALOGUE, { destructive: true, quorumLoss: true });
+    expect(everything.flatMap((p) => p.faults).filter((f) => f.verdict !== 'allowed')).toMatchObject([{ action: 'load', reason: expect.stringMatching(/needs --load/) }]);
+    expect(planRun(profile, seedPath, CATALOGUE, { destructive: true, quorumLoss: true, load: true }).flatMap((p) => p.faults).every((f) => f.verdict === 'allowed')).toBe(true);
 
     const text = formatPlan(profile.metadata.name, plain);
     expect(text).toMatch(/REFUSED ha\/etcd-quorum/);

@@ -34,6 +34,7 @@ describe('recipes', () => {
       'kubernetes',
       'etcd',
       'kwok',
+      'load-engine',
       'metallb',
       'argocd',
       'kustomize',

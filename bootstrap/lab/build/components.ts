@@ -8,6 +8,7 @@
  * What each build really needed is written down in docs/lab-components.md.
  */
 
+import { readFileSync } from 'node:fs';
 import { talosctlRecipe } from './talosctl.ts';
 import { kustomizeRecipe } from './kustomize.ts';
 
@@ -316,6 +317,31 @@ function vegetaRecipe(version: string): ComponentRecipe {
   };
 }
 
+/**
+ * clusterproof's embedded load engine: our own main (providers/load/engine/main.go) on the vegeta library, built by
+ * default because it is the default engine of the load suite; `version` is the vegeta library's.
+ */
+function loadEngineRecipe(vegetaVersion: string): ComponentRecipe {
+  const main = readFileSync(new URL('../../../providers/load/engine/main.go', import.meta.url), 'utf8');
+  const version = `vegeta-${vegetaVersion}`;
+  return {
+    name: 'load-engine',
+    version,
+    description: 'clusterproof-load, the embedded open-model load engine (vegeta library)',
+    default: true,
+    module: 'github.com/tsenart/vegeta/v12',
+    goMod: `module lab.local/loadenginebin\n\ngo 1.26.0\n\nrequire github.com/tsenart/vegeta/v12 ${vegetaVersion}\n`,
+    binaries: [{ name: 'clusterproof-load', pkg: 'lab.local/loadenginebin/cmd/clusterproof-load' }],
+    files: { 'cmd/clusterproof-load/main.go': main },
+    tags: [],
+    ldflags: ['-s', '-w', `-X main.Version=${version}`],
+    env: { CGO_ENABLED: '0' },
+    links: {},
+    probes: [{ binary: 'clusterproof-load', args: ['-version'], expect: `clusterproof-load ${version}` }],
+    postBuild: [],
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // MetalLB controller. v0.15.3 rather than v0.16.x: v0.16 fetches its own Pod by --pod-name at start and exits
 // when it is missing. The controller has no version flag: it logs its version first, then needs a cluster.
@@ -518,6 +544,7 @@ export const COMPONENTS: readonly ComponentRecipe[] = [
   etcdRecipe('v3.6.16'),
   kwokRecipe('v0.8.0'),
   vegetaRecipe('v12.13.0'),
+  loadEngineRecipe('v12.13.0'),
   metallbRecipe('v0.15.3'),
   argocdRecipe('v3.2.11'),
   kustomizeRecipe(),
