@@ -214,7 +214,11 @@ async function main() {
   // the real-workers section is measured by scripts/benchmarks-real-workers.ts: keep it
   const file = join(root, 'docs', 'BENCHMARKS.md');
   const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const kept = /<!-- real-workers:start -->[\s\S]*?<!-- real-workers:end -->/.exec(previous)?.[0];
+  // so are the sections scripts/benchmarks-real-workers.ts and scripts/benchmarks-load.ts measure
+  const kept = [/<!-- real-workers:start -->[\s\S]*?<!-- real-workers:end -->/, /<!-- load:start -->[\s\S]*?<!-- load:end -->/]
+    .map((re) => re.exec(previous)?.[0])
+    .filter(Boolean)
+    .join('\n\n');
   writeFileSync(file, kept ? `${doc.trimEnd()}\n\n${kept}\n` : doc);
   console.log('written docs/BENCHMARKS.md');
 }

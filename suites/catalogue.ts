@@ -115,7 +115,7 @@ export const CATALOGUE: SuiteInfo[] = [
     file: 'suites/load/guestbook.test.ts',
     title:
       'under open-model load (k6/guestbook.scenario.json, embedded engine): steady load meets the profile thresholds; the failed requests of an ' +
-      'announcer power-off form one window closed within its bound; a VIP failover fails no request',
+      'announcer power-off form one window closed within its bound; a VIP failover and a GitOps rollout fail no request',
     // dataplane: something must really serve behind the address; the failover tests skip themselves without node-power or vip
     needs: ['dataplane', 'metallb'],
     faults: [
@@ -128,6 +128,12 @@ export const CATALOGUE: SuiteInfo[] = [
       },
       powerOff('the node announcing the LoadBalancer address (a worker)'),
       powerOff('the VIP holder (a control-plane node)'),
+      {
+        action: 'git-push',
+        target: "the LoadBalancer app's workload in the branch suites may push to: a pod-template annotation (a rollout)",
+        nodeDown: false,
+        undo: "a new commit restoring the branch's starting content",
+      },
     ],
   },
 ];

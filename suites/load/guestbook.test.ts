@@ -2,7 +2,8 @@
  * What visitors of the LoadBalancer app see under load (the shipped scenario, k6/guestbook.scenario.json, on the
  * embedded open-model engine): steady load meets the profile's thresholds; while the node announcing the address
  * loses power the failed requests form one window that closes within its bound and no request fails after it;
- * while the API VIP fails over not one request fails, because the data plane does not depend on the control plane.
+ * while the API VIP fails over not one request fails, because the data plane does not depend on the control plane;
+ * during a GitOps rollout of the app (a pod-template annotation pushed to git: every replica replaced) not one fails.
  * Every experiment draws its load (per-second rate, p50/p95/p99, failures) on the timeline with the fault marks and
  * attaches its threshold tables.
  */
@@ -14,8 +15,12 @@ import type { AppSpec, Profile } from '../../core/profile/schema.ts';
 import { all, eventually, failed, pending, succeeded } from '../../fixtures/expect/expectation.ts';
 import { etcdMembersHealthy, nodesBackSince, nodesReady, vipServedByAnotherNode, vipServing } from '../../fixtures/checks.ts';
 import { announcedAndAnswering } from '../../fixtures/metallb-steady.ts';
+import { appsSyncedAt, waitConverged } from '../../fixtures/gitops-checks.ts';
+import { noTrackedAppReason, trackedApps } from '../../fixtures/gitops-apps.ts';
+import { editManifest } from '../../fixtures/gitops-workspace.ts';
+import { readWorkload, workloadOf } from '../../fixtures/workloads.ts';
 import { widened } from '../../fixtures/slo.ts';
-import { describeSuite, expectThat, skipBecause, test } from '../../fixtures/test.ts';
+import { describeSuite, expect, expectThat, skipBecause, test } from '../../fixtures/test.ts';
 import type { SkipFn } from '../../fixtures/skip.ts';
 import type { LoadReport, LoadSession } from '../../fixtures/load.ts';
 import type { Timeline } from '../../fixtures/timeline/timeline.ts';
@@ -157,5 +162,48 @@ describeSuite(suite('load/guestbook'), () => {
     await eventually(`${victim.name} back: etcd healthy and the node Ready`, all(etcdMembersHealthy(etcd, topology.controlPlanes.length), nodesReady(kube, [victim.name])), {
       timeoutMs: slo.nodeRecoverySeconds.ms,
     });
+  });
+  test('load during a GitOps rollout of the LoadBalancer app: not one request fails', async ({ load, kube, gitops, argocd, profile, timeline, slo, skip }) => {
+    const app = await lbApp(profile, skip);
+    const tracked = (await trackedApps(argocd, profile, gitops.repo)).find((t) => t.spec.name === app.name);
+    if (!tracked) return skipBecause(skip, noTrackedAppReason(profile, gitops.repo));
+    const ref = { namespace: app.namespace, name: app.service.name };
+    const { value } = await eventually(`steady state: ${ref.name} announced and answering`, announcedAndAnswering(kube, ref, app.service.port), { timeoutMs: 180_000 });
+    await eventually(`steady state: ${tracked.application} Synced at the branch head and Healthy`, appsSyncedAt(argocd, [tracked.application], () => gitops.head()), { timeoutMs: 180_000 });
+    const workload = workloadOf(tracked.spec);
+    const before = await readWorkload(kube, workload);
+    const scenario = boundedScenario(SCENARIO, profile, { rps: FAILOVER_RPS, seconds: Math.min(FAILOVER_LOAD_SECONDS, profile.safety.maxLoadSeconds), thresholds: { http_req_failed: ['rate==0'] } });
+    const session = load.start('load during the rollout', scenario, value!.url);
+    let report: LoadReport | undefined;
+    try {
+      await eventually('5 s of steady load before the push', async () => ((session.samples.at(-1)?.atMs ?? 0) >= 5_000 ? succeeded('5 s of load') : pending('warming up')), { timeoutMs: 30_000 });
+      // a new pod-template annotation replaces every replica, as a new image tag would (a made-up tag would never pull)
+      const stamp = `clusterproof-${Date.now().toString(36)}`;
+      const push = await gitops.commitAndPush(`clusterproof: roll ${app.name} out under load`, async (repo) => {
+        await editManifest(repo, tracked.workloadFile, tracked.spec.workload.kind, tracked.spec.workload.name, (doc) => {
+          doc.setIn(['spec', 'template', 'metadata', 'annotations', 'clusterproof.io/rollout'], stamp);
+        });
+      });
+      await waitConverged(timeline, argocd, [tracked.application], push, { slo: slo.gitopsWebhookConvergenceSeconds, deliveries: gitops.deliveries, name: 'the rollout Synced and Healthy' });
+      await eventually(
+        `every replica of ${workload.name} replaced and ready`,
+        async () => {
+          const w = await readWorkload(kube, workload);
+          const want = w.spec?.replicas ?? 1;
+          const st = w.status;
+          return st?.observedGeneration !== undefined && st.observedGeneration >= (w.metadata?.generation ?? 0) && st.updatedReplicas === want && st.readyReplicas === want && (st.replicas ?? 0) === want
+            ? succeeded(`${want} new replicas ready`)
+            : pending(`updated ${st?.updatedReplicas ?? 0}/${want}, ready ${st?.readyReplicas ?? 0}, total ${st?.replicas ?? 0}`);
+        },
+        { timeoutMs: slo.gitopsWebhookConvergenceSeconds.ms * 4 },
+      );
+      expect((await readWorkload(kube, workload)).metadata?.generation, 'the push changed the workload').toBeGreaterThan(before.metadata?.generation ?? 0);
+      // a little load after the last old replica went: a connection left on it would fail now
+      await new Promise((r) => setTimeout(r, 5_000));
+    } finally {
+      session.stop('the rollout is over');
+      report = await session.finish();
+    }
+    await expectThat('no request failed during the rollout', report.verdict);
   });
 });

@@ -19,7 +19,7 @@ import { ociArchive, type ImageConfig } from './oci-archive.ts';
 const SOURCES = dirname(fileURLToPath(import.meta.url));
 
 export interface LabImage {
-  /** the reference pods use, e.g. lab.local/guestbook:0.1.0 */
+  /** the reference pods use, e.g. lab.local/guestbook:0.2.0 */
   ref: string;
   /** the Go package under bootstrap/lab/images */
   program: string;
@@ -28,7 +28,7 @@ export interface LabImage {
 
 export const LAB_IMAGES: readonly LabImage[] = [
   { ref: 'lab.local/pause:3.10.1', program: 'pause', config: { entrypoint: ['/pause'] } },
-  { ref: 'lab.local/guestbook:0.1.0', program: 'guestbook', config: { entrypoint: ['/guestbook'], exposedPorts: [3000], user: '65534:65534' } },
+  { ref: 'lab.local/guestbook:0.2.0', program: 'guestbook', config: { entrypoint: ['/guestbook'], exposedPorts: [3000], user: '65534:65534' } },
 ];
 
 /** Images of Debian programs; their own files (configuration, passwd) are under debian/<name>/. */

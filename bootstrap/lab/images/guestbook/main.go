@@ -7,16 +7,22 @@
 //
 // Every answer carries X-Served-By (the pod's hostname), so a client can tell which replica served it.
 // Settings: LISTEN (default :3000), REDIS_ADDR (default redis:6379), REDIS_PASSWORD (optional).
+// SIGTERM drains: requests in flight finish, idle connections close, then it exits.
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"log"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 )
 
 const listKey = "guestbook"
@@ -107,6 +113,23 @@ func main() {
 	})
 
 	addr := getenv("LISTEN", ":3000")
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// On SIGTERM, finish the requests in flight and close idle keep-alive connections before exiting, so a rollout
+	// or a drain loses no request (the pod's preStop sleep has already taken it out of the Service by then).
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-stop
+		log.Printf("guestbook: shutting down gracefully")
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			log.Printf("guestbook: shutdown: %v", err)
+		}
+	}()
 	log.Printf("guestbook listening on %s, redis at %s", addr, db.addr)
-	log.Fatal(http.ListenAndServe(addr, mux))
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+	log.Printf("guestbook: stopped")
 }
