@@ -27,12 +27,23 @@ export interface RunOptions {
   destructive?: boolean;
   allowQuorumLoss?: boolean;
   load?: boolean;
+  loadEngine?: string;
   dryRun?: boolean;
   results?: string;
   measurements?: string;
   cleanResults?: boolean;
   /** vitest --testNamePattern: only the experiments whose name matches */
   grep?: string;
+}
+
+function loadEngineOption(name: string | undefined): 'embedded' | 'k6' | undefined {
+  if (name === undefined || name === 'embedded' || name === 'k6') return name;
+  if (name === 'k6-operator') {
+    throw new UserError(
+      '--load-engine k6-operator: clusterproof does not drive the k6-operator yet; it builds its TestRun (providers/load/k6-operator.ts) and the lab accepts it in a dry run. Use embedded or k6',
+    );
+  }
+  throw new UserError(`unknown --load-engine "${name}": use embedded (the default) or k6 (your own k6 on PATH)`);
 }
 
 export function resolveProfilePath(opts: { profile?: string; target?: string }): string {
@@ -90,6 +101,7 @@ export async function runSuites(opts: RunOptions): Promise<number> {
     permissions,
     allowRemote: reachesBeyondLab(profile),
     loadEngine: componentBinary('clusterproof-load', { mustExist: false }),
+    loadEngineName: loadEngineOption(opts.loadEngine),
     measurementsFile: opts.measurements ? resolve(opts.measurements) : undefined,
   };
   const env = { ...process.env, ...encodeRunContext(context), ALLURE_RESULTS_DIR: resultsDir };
@@ -149,6 +161,7 @@ export function registerRun(program: Command): void {
     .option('-s, --suite <id...>', 'suites or families to run, e.g. ha/etcd-quorum or ha (default: all)')
     .option('--destructive', 'allow faults that take nodes down on a non-lab target')
     .option('--allow-quorum-loss', 'allow taking etcd quorum away (2 of 3 control planes down) on a non-lab target')
+    .option('--load-engine <name>', "the load suites' engine: embedded (default) or k6 (your own on PATH); overrides the profile's target.loadEngine")
     .option('--load', "allow load against the profile's LoadBalancer address on a non-lab target (within safety.maxLoadRps and maxLoadSeconds)")
     .option('--dry-run', 'print the plan (suites, faults, what the guard refuses) and apply nothing')
     .option('--results <dir>', 'Allure results directory', 'reports/allure-results')

@@ -252,6 +252,10 @@ export const Profile = z.strictObject({
         .min(1)
         .default('busybox:1.36.1')
         .describe("image of the probe pod conformance/data-plane runs (it calls busybox's sh, nslookup, nc and timeout); pulled if absent"),
+      loadEngine: z
+        .enum(['embedded', 'k6'])
+        .default('embedded')
+        .describe('what sends the load suites\' requests: the embedded engine (clusterproof-load, built by lab build) or your own k6 on PATH; `run --load-engine` overrides it'),
     })
     .describe('what kind of target this is and what it can do'),
   network: z

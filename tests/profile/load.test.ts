@@ -38,6 +38,7 @@ describe('the seed profile', () => {
       kind: 'talos-proxmox',
       capabilities: ['talos', 'proxmox', 'cilium', 'metallb', 'argocd', 'vip', 'dataplane', 'etcd-direct', 'node-power', 'gitops-push'],
       probeImage: 'busybox:1.36.1',
+      loadEngine: 'embedded',
     });
     expect(profile.access.kubernetes.server).toBe('https://192.168.40.60:6443');
     expect(profile.access.argocd?.url).toBe('https://192.168.40.61:31659');

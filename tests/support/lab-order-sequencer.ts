@@ -9,7 +9,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const ORDER: Array<[RegExp, number]> = [
   [/tests\/lab\/(network|pki)\.test\.ts$/, 0],
   [/tests\/lab\/lab-up\.test\.ts$/, 2],
-  [/tests\/lab\/(suites-on-lab|addons-dry-run)\.test\.ts$/, 3],
+  [/tests\/lab\/(suites-on-lab|addons-dry-run|k6-operator-dry-run)\.test\.ts$/, 3],
   [/tests\/negative\//, 4],
   // brings the lab up with real workers and leaves it so: the lab-down test then proves their teardown too
   [/tests\/lab\/real-workers\.test\.ts$/, 5],
