@@ -1,9 +1,14 @@
 /** The run plan: which suites run, which are skipped for a missing capability, which faults the guard refuses. */
 import type { Profile } from '../core/profile/schema.ts';
+import { join } from 'node:path';
 import { UserError } from '../core/errors.ts';
+import { boundedScenario, DEFAULT_SCENARIO_FILE, readScenario } from '../core/load/bounded.ts';
+import { peakRps, plannedMs } from '../core/load/scenario.ts';
 import { BlastRadius, type Permissions } from '../core/safety/blast-radius.ts';
 import { CATALOGUE, type PlannedFault, type SuiteInfo } from '../suites/catalogue.ts';
 import { plannedLack } from '../fixtures/targets/index.ts';
+
+const ROOT = join(import.meta.dirname, '..');
 
 export interface PlannedSuite {
   suite: SuiteInfo;
@@ -26,7 +31,8 @@ export function planRun(profile: Profile, profilePath: string, suites: SuiteInfo
   const guard = new BlastRadius(profile, permissions);
   return suites.map((suite) => {
     const lack = plannedLack(profile, profilePath, suite.needs);
-    const faults = suite.faults.map((f) => {
+    const faults = suite.faults.map((planned) => {
+      const f = planned.action === 'load' ? { ...planned, target: `${planned.target} (${loadFigures(profile)})` } : planned;
       const verdict = f.quorumLoss ? guard.mayLoseQuorum() : f.nodeDown ? guard.mayBeDestructive() : f.action === 'load' ? guard.mayLoad() : { allowed: true as const };
       return verdict.allowed
         ? { ...f, verdict: 'allowed' as const, reason: undefined }
@@ -37,6 +43,18 @@ export function planRun(profile: Profile, profilePath: string, suites: SuiteInfo
     if (refusedAll) return { suite, status: 'refused', reason: faults.find((f) => f.reason)?.reason, faults };
     return { suite, status: 'run', faults };
   });
+}
+
+/** The shipped scenario's rate and duration on this profile, and its safety limits, for the plan. */
+function loadFigures(profile: Profile): string {
+  const { maxLoadRps, maxLoadSeconds } = profile.safety;
+  const limits = `safety.maxLoadRps ${maxLoadRps}, safety.maxLoadSeconds ${maxLoadSeconds}`;
+  try {
+    const s = boundedScenario(readScenario(join(ROOT, DEFAULT_SCENARIO_FILE)), profile);
+    return `steady: ${peakRps(s.load)}/s for ${plannedMs(s.load) / 1000} s; ${limits}`;
+  } catch (err) {
+    return `${(err as Error).message}; ${limits}`;
+  }
 }
 
 export function formatPlan(profileName: string, plan: PlannedSuite[]): string {
