@@ -87,11 +87,19 @@ export class CgroupTree {
 
   /** Stops every process of the subtree where it stands (a grey failure: alive, holding its sockets, silent). */
   async freeze(timeoutMs = 10_000): Promise<void> {
-    writeFileSync(join(this.freezerDir(), 'freezer.state'), 'FROZEN');
+    // cgroup v1's freezer can stay FREEZING when a task was busy (a fork, a page fault) at the one attempt a write
+    // makes: write FROZEN again on every poll, and now and then thaw briefly so new children get caught too (what
+    // runc's freezer does; seen here: FREEZING for 10 s after a single write)
+    const state = join(this.freezerDir(), 'freezer.state');
     const deadline = Date.now() + timeoutMs;
-    while (this.freezerState() !== 'FROZEN') {
-      if (Date.now() > deadline) throw new Error(`cgroup ${this.path} did not reach FROZEN within ${timeoutMs / 1000} s (state ${this.freezerState()})`);
-      await sleep(20);
+    for (let attempt = 1; ; attempt++) {
+      writeFileSync(state, 'FROZEN');
+      if (this.freezerState() === 'FROZEN') return;
+      if (Date.now() > deadline) throw new Error(`cgroup ${this.path} did not reach FROZEN within ${timeoutMs / 1000} s (state ${this.freezerState()}, ${attempt} attempts)`);
+      if (attempt % 50 === 0) {
+        writeFileSync(state, 'THAWED');
+        await sleep(10);
+      } else await sleep(20);
     }
   }
 
