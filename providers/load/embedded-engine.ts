@@ -4,9 +4,8 @@
  * short timeout, so an outage shows up as failed requests in proportion to its length. The scenario is resolved
  * here into rate segments (per second) and fed to the engine on stdin; its stdout is one JSON line per request.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { assertDestination } from '../../core/safety/destinations.ts';

@@ -86,7 +86,9 @@ describeSuite(suite('load/guestbook'), () => {
       thresholds: { http_req_failed: [`rate<${profile.slo.load.failoverErrorBudget}`] },
     });
     const session = load.start('load during the announcer power-off', scenario, value!.url);
-    let report: LoadReport | undefined;
+    // the load runs its whole length (the budget is a share of it); on a failure it stops, and is still finished
+    // once, so its charts and tables reach the report
+    let failure: unknown;
     try {
       await eventually('10 s of steady load before the fault', async () => (session.samples.at(-1)?.atMs ?? 0) >= 10_000 ? succeeded('10 s of load') : pending('warming up'), { timeoutMs: 30_000 });
       await nodes.powerOff(victim);
@@ -100,11 +102,12 @@ describeSuite(suite('load/guestbook'), () => {
         slo.loadBalancerFailoverSeconds,
         { kind: 'recovery', intervalMs: 200, timeoutSeconds: slo.loadBalancerFailoverSeconds.seconds + 20 },
       );
-      report = await session.finish();
-    } finally {
-      session.stop('the experiment ended early');
-      report ??= await session.finish();
+    } catch (err) {
+      failure = err;
+      session.stop('the experiment failed');
     }
+    const report = await session.finish();
+    if (failure) throw failure;
     const faultMs = faultAtLoadMs(timeline, session, `power off ${victim.name}`);
     const windows = errorWindows(report.result.samples.filter((s) => s.atMs >= faultMs), 2000);
     const failedAfter = report.result.samples.filter((s) => s.atMs >= faultMs && !s.expected).length;
@@ -141,7 +144,7 @@ describeSuite(suite('load/guestbook'), () => {
     const victim = topology.byName(holder!);
     const scenario = boundedScenario(SCENARIO, profile, { rps: FAILOVER_RPS, seconds: profile.safety.maxLoadSeconds, thresholds: { http_req_failed: ['rate==0'] } });
     const session = load.start('load during the VIP failover', scenario, value!.url);
-    let report;
+    let report: LoadReport;
     try {
       await eventually('5 s of steady load before the fault', async () => (session.samples.at(-1)?.atMs ?? 0) >= 5_000 ? succeeded('5 s of load') : pending('warming up'), { timeoutMs: 30_000 });
       await nodes.powerOff(victim);
