@@ -11,7 +11,7 @@ const resultsDir = process.env.ALLURE_RESULTS_DIR ?? 'reports/allure-results';
 
 export default defineConfig({
   test: {
-    reporters: ['default', ['allure-vitest/reporter', { resultsDir }], './tests/support/summary-reporter.ts'],
+    reporters: ['default', ['allure-vitest/reporter', { resultsDir, reportMatchers: false }], './tests/support/summary-reporter.ts'],
     sequence: { sequencer: LabOrderSequencer },
     setupFiles: ['allure-vitest/setup'],
     testTimeout: 30_000,

@@ -4,6 +4,7 @@ import { extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../core/errors.ts';
 import { buildReport } from '../../core/report/build.ts';
+import { formatTrends } from '../../core/report/trends.ts';
 import { type EnvironmentInfo, parseProperties } from '../../core/report/environment.ts';
 
 interface ReportOptions {
@@ -16,6 +17,9 @@ interface ReportOptions {
   env?: string[];
   envFile?: string;
   open?: boolean;
+  trends?: boolean | string;
+  regressionTolerance?: string;
+  regressionMargin?: string;
 }
 
 const SUMMARY =
@@ -41,6 +45,9 @@ export function registerReport(program: Command): void {
     .option('--env <key=value>', 'environment info, e.g. etcd.version=3.6.5 (repeatable)', collect)
     .option('--env-file <file>', 'environment info from a .properties or .json file (component versions...)')
     .option('--open', 'open the report in the default browser afterwards (default: just print where it is)')
+    .option('--trends [format]', 'print every measurement across runs, regressions first: text (default) or json (JSON alone on stdout, for CI)')
+    .option('--regression-tolerance <percent>', 'a measurement regresses when it is this much slower than the last good run', '25')
+    .option('--regression-margin <seconds>', '...and at least this many seconds slower', '1')
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -49,20 +56,37 @@ export function registerReport(program: Command): void {
         '  clusterproof report --results /tmp/run-42/allure-results --output /tmp/run-42/report',
     )
     .action(async (opts: ReportOptions) => {
+      const format = opts.trends === undefined || opts.trends === false ? undefined : opts.trends === true ? 'text' : opts.trends;
+      if (format !== undefined && format !== 'text' && format !== 'json') throw new UserError(`--trends ${format}: use text or json`);
+      const tolerance = {
+        relative: positiveNumber('--regression-tolerance', opts.regressionTolerance ?? '25') / 100,
+        absoluteSeconds: positiveNumber('--regression-margin', opts.regressionMargin ?? '1'),
+      };
+      // with --trends json, stdout carries the JSON alone: progress goes to stderr
+      const say = format === 'json' ? (line: string) => console.error(line) : (line: string) => console.log(line);
       const built = await buildReport({
+        tolerance,
         resultsDir: opts.results,
         outputDir: opts.output,
         historyFile: opts.history,
         reportName: opts.name,
         environment: environmentFrom(opts),
-        log: (line) => console.log(line),
+        log: say,
       });
       const s = built.stats;
       const counts = ['passed', 'failed', 'broken', 'skipped'].map((k) => `${s[k] ?? 0} ${k}`).join(', ');
-      console.log(`${s.total ?? built.results} test(s): ${counts}`);
-      console.log(`open it: ${built.indexHtml}`);
+      say(`${s.total ?? built.results} test(s): ${counts}`);
+      say(`open it: ${built.indexHtml} (the run's summary: ${built.summaryHtml})`);
+      if (format === 'json') console.log(JSON.stringify({ tolerance: built.tolerance, trends: built.trends }, null, 2));
+      else if (format === 'text') console.log(formatTrends(built.trends, built.tolerance));
       if (opts.open) openInBrowser(built.indexHtml);
     });
+}
+
+function positiveNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UserError(`${flag} ${JSON.stringify(value)}: expected a number >= 0, e.g. ${flag} ${flag.includes('margin') ? '1' : '25'}`);
+  return n;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

@@ -32,6 +32,24 @@ export async function attachTimeline(data: TimelineData): Promise<void> {
   });
 }
 
+/** The name the faults of a test are attached under; the run's summary page reads them back from the results. */
+export const FAULTS_ATTACHMENT = 'faults applied and undone';
+
+/** One fault as the report shows it (the fault ledger's account of it). */
+export interface ReportedFault {
+  description: string;
+  undo: string;
+  recordedAt: string;
+  appliedAt?: string;
+  undoneAt?: string;
+  error?: string;
+}
+
+/** The faults a test applied, with when each was undone (or why not); nothing when it applied none. */
+export async function attachFaults(faults: readonly ReportedFault[]): Promise<void> {
+  if (faults.length) await attachJson(FAULTS_ATTACHMENT, faults);
+}
+
 async function safely(name: string, attach: () => PromiseLike<void>): Promise<void> {
   try {
     await attach();

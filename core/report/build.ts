@@ -1,10 +1,13 @@
 /**
- * Builds the HTML report offline with Allure 3: environment info into the results, every result redacted, then
- * `allure generate` with the project's config (categories, history file), then the analytics tag removed.
- * History is a JSONL file (Allure 3's `historyPath`), one line per build, so trends show across runs.
+ * Builds the HTML report offline with Allure 3: every result redacted, then amended (the flat tree; each
+ * measurement's trend across runs, from clusterproof's own measurement history), environment info into the results,
+ * then `allure generate` with the project's config (categories, Allure's history file), then the analytics tag
+ * removed; beside it the run's summary page and the JUnit XML of the same results.
+ * Allure's history (test durations and statuses) is its JSONL `historyPath`, one line per build; the measurements'
+ * history is reports/history/measurements.jsonl beside it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
@@ -18,6 +21,10 @@ import {
 import { type EnvironmentInfo, writeEnvironment } from './environment.ts';
 import { stripAnalyticsInFile } from './report-html.ts';
 import { redactResultsDir } from './results.ts';
+import { amendResults } from './amend.ts';
+import { renderJunit } from './junit.ts';
+import { renderSummaryPage } from './summary-page.ts';
+import { DEFAULT_TOLERANCE, type Tolerance, type Trend } from './trends.ts';
 
 export interface BuildReportOptions {
   /** default: $ALLURE_RESULTS_DIR, else reports/allure-results */
@@ -26,6 +33,10 @@ export interface BuildReportOptions {
   outputDir?: string;
   /** default: reports/history/history.jsonl */
   historyFile?: string;
+  /** the measurements of every run, for trends (default: measurements.jsonl beside the history file) */
+  measurementHistory?: string;
+  /** how much slower than the last good run counts as a regression */
+  tolerance?: Tolerance;
   reportName?: string;
   /** target, profile, component versions...; added to what the results already record */
   environment?: EnvironmentInfo;
@@ -44,6 +55,12 @@ export interface BuiltReport {
   environment: EnvironmentInfo;
   /** counts by status from the report's summary.json */
   stats: Record<string, number>;
+  /** every measurement of this run with its earlier values */
+  trends: Trend[];
+  tolerance: Tolerance;
+  measurementHistory: string;
+  summaryHtml: string;
+  junitXml: string;
 }
 
 export const ALLURE_CONFIG_FILE = join(PROJECT_ROOT, 'allurerc.ts');
@@ -66,6 +83,11 @@ export async function buildReport(options: BuildReportOptions = {}): Promise<Bui
 
   const environment = writeEnvironment(resultsDir, { ...defaultEnvironment(), ...options.environment });
   mkdirSync(dirname(historyFile), { recursive: true });
+  const measurementHistory = resolve(options.measurementHistory ?? join(dirname(historyFile), 'measurements.jsonl'));
+  const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
+  const amended = amendResults(resultsDir, { measurementHistory, tolerance });
+  const regressions = amended.trends.filter((t) => t.regression).length;
+  log(`${amended.trends.length} measurement(s) compared with ${measurementHistory}: ${regressions} slower than the last good run`);
   log(`generating the report with Allure 3 into ${outputDir} (history: ${historyFile})`);
   await runAllureGenerate(resultsDir, outputDir, {
     [REPORT_ENV.history]: historyFile,
@@ -76,8 +98,26 @@ export async function buildReport(options: BuildReportOptions = {}): Promise<Bui
   if (!existsSync(indexHtml)) throw new Error(`allure generate finished but wrote no ${indexHtml}`);
   stripAnalyticsInFile(indexHtml);
   const historyEntries = countHistoryEntries(historyFile);
-  log(`report: ${indexHtml} (${historyEntries} run(s) in the history)`);
-  return { resultsDir, outputDir, indexHtml, historyFile, historyEntries, results, environment, stats: readStats(outputDir) };
+  const junitXml = join(outputDir, 'junit.xml');
+  writeFileSync(junitXml, renderJunit(amended.results, options.reportName ?? 'clusterproof'));
+  const summaryHtml = join(outputDir, 'summary.html');
+  writeFileSync(summaryHtml, renderSummaryPage({ resultsDir, results: amended.results, trends: amended.trends, tolerance, environment, reportName: options.reportName ?? 'clusterproof' }));
+  log(`report: ${indexHtml} (${historyEntries} run(s) in the history); summary: ${summaryHtml}; JUnit: ${junitXml}`);
+  return {
+    resultsDir,
+    outputDir,
+    indexHtml,
+    historyFile,
+    historyEntries,
+    results,
+    environment,
+    stats: readStats(outputDir),
+    trends: amended.trends,
+    tolerance,
+    measurementHistory,
+    summaryHtml,
+    junitXml,
+  };
 }
 
 export function countHistoryEntries(historyFile: string): number {

@@ -41,8 +41,18 @@ const is =
   (facts: FailureFacts): boolean =>
     classifyFailure(facts) === kind;
 
+/** The label the report puts on a result measured slower than the last good run (core/report/amend.ts). */
+export const REGRESSION_LABEL = 'regression';
+
+/** Failures first: a result that failed is in its failure's category, whatever else it measured. */
 export const REPORT_CATEGORIES: CategoryRules = [
   { id: 'property-violations', name: 'Property violations', matchers: is('property-violation'), expand: true },
   { id: 'infrastructure-flakes', name: 'Infrastructure flakes', matchers: is('infrastructure-flake') },
   { id: 'harness-errors', name: 'Harness errors (bug in clusterproof or a suite)', matchers: is('harness-error') },
+  {
+    id: 'slower-than-last-good-run',
+    name: 'Slower than the last good run',
+    matchers: (d) => d.labels.some((l) => l.name === REGRESSION_LABEL),
+    expand: true,
+  },
 ];

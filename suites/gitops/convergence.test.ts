@@ -9,7 +9,6 @@
  * ha/anti-affinity's property, so the replica change goes to an app that can take it.)
  */
 import type { Document } from 'yaml';
-import { parameter } from 'allure-js-commons';
 import { attachText } from '../../core/report/attach.ts';
 import { consistently, eventually, failed, pending, succeeded } from '../../fixtures/expect/expectation.ts';
 import { appsSyncedAt, waitConverged } from '../../fixtures/gitops-checks.ts';
@@ -21,7 +20,7 @@ import { describeDelivery } from '../../providers/gitops/webhook-deliveries.ts';
 import { addManifest, removeManifest } from '../../providers/gitops/kustomization.ts';
 import type { GitRepo } from '../../providers/gitops/git-repo.ts';
 import { readWorkload, workloadOf } from '../../fixtures/workloads.ts';
-import { describeSuite, expect, skipBecause, test } from '../../fixtures/test.ts';
+import { describeSuite, expect, figure, skipBecause, test } from '../../fixtures/test.ts';
 import { suite } from '../catalogue.ts';
 import type { KubeAccess } from '../../providers/kube.ts';
 import type { Profile } from '../../core/profile/schema.ts';
@@ -188,8 +187,8 @@ describeSuite(suite('gitops/convergence'), () => {
       timeoutSeconds: slo.gitopsPollConvergenceSeconds.seconds + 30,
       name: 'pushed commit Synced and Healthy (polling)',
     });
-    await parameter('poll interval', `${interval} s + up to ${jitter} s`);
-    await parameter('converged after', `${seconds.toFixed(1)} s`);
+    await figure('poll interval', `${interval} s + up to ${jitter} s`);
+    await figure('converged after', `${seconds.toFixed(1)} s`);
     expect(await configMapExists(kube, plan.rollout)).toBe(true);
   });
 

@@ -6,14 +6,13 @@
  * guestbook needs its single redis, and when redis ran there the app is down until it is rescheduled. A client sends one request after another through the
  * address the whole time: the requests that failed and the longest outage it saw are reported.
  */
-import { parameter } from 'allure-js-commons';
 import * as k8s from '@kubernetes/client-node';
 import { attachText } from '../../core/report/attach.ts';
 import { eventually, failed, pending, succeeded } from '../../fixtures/expect/expectation.ts';
 import { nodesBackSince } from '../../fixtures/checks.ts';
 import { widened } from '../../fixtures/slo.ts';
 import { watchHttp } from '../../fixtures/watchers/http-watch.ts';
-import { describeSuite, skipBecause, test } from '../../fixtures/test.ts';
+import { describeSuite, figure, skipBecause, test } from '../../fixtures/test.ts';
 import { l2Announcements } from '../../providers/metallb/l2-status.ts';
 import { announcedAndAnswering, answers, names } from '../../fixtures/metallb-steady.ts';
 import type { KubeAccess } from '../../providers/kube.ts';
@@ -56,8 +55,8 @@ describeSuite(suite('ha/lb-failover'), () => {
     const { ip, url } = steady.value!;
     const victim = topology.byName(steady.value!.node);
     timeline.mark(`${victim.name} announces ${ip}`);
-    parameter('LoadBalancer address', ip);
-    parameter('announcer powered off', victim.name);
+    await figure('LoadBalancer address', ip);
+    await figure('announcer powered off', victim.name);
 
     const watch = watchHttp(url, timeline, { intervalMs: 100, timeoutMs: 1000, allowRemote });
     let takeover: { seconds: number; message: string } | undefined;
@@ -97,8 +96,8 @@ describeSuite(suite('ha/lb-failover'), () => {
         watch.samples.map((s) => `${(s.atMs / 1000).toFixed(2)} s  ${s.ok ? 'ok  ' : 'FAIL'} ${s.result.padEnd(14)} ${s.ms.toFixed(0).padStart(5)} ms ${s.servedBy ?? ''}`).join('\n'),
       );
     }
-    parameter('failed requests', `${watch.failed} of ${watch.samples.length}`);
-    parameter('client outage', `${(watch.outage().ms / 1000).toFixed(1)} s`);
+    await figure('failed requests', `${watch.failed} of ${watch.samples.length}`);
+    await figure('client outage', `${(watch.outage().ms / 1000).toFixed(1)} s`);
     timeline.mark(`taken over in ${takeover!.seconds.toFixed(1)} s (${takeover!.message}); answering ${answered!.seconds.toFixed(1)} s after that`, 'recovery');
 
     const restored = new Date();

@@ -8,7 +8,6 @@
  * attaches its threshold tables.
  */
 import { join } from 'node:path';
-import { parameter } from 'allure-js-commons';
 import { boundedScenario, DEFAULT_SCENARIO_FILE, readScenario } from '../../core/load/bounded.ts';
 import { errorWindows } from '../../core/load/per-second.ts';
 import type { AppSpec, Profile } from '../../core/profile/schema.ts';
@@ -20,7 +19,7 @@ import { noTrackedAppReason, trackedApps } from '../../fixtures/gitops-apps.ts';
 import { editManifest } from '../../fixtures/gitops-workspace.ts';
 import { readWorkload, workloadOf } from '../../fixtures/workloads.ts';
 import { widened } from '../../fixtures/slo.ts';
-import { describeSuite, expect, expectThat, skipBecause, test } from '../../fixtures/test.ts';
+import { describeSuite, expect, expectThat, figure, skipBecause, test } from '../../fixtures/test.ts';
 import type { SkipFn } from '../../fixtures/skip.ts';
 import type { LoadReport, LoadSession } from '../../fixtures/load.ts';
 import type { Timeline } from '../../fixtures/timeline/timeline.ts';
@@ -65,9 +64,9 @@ describeSuite(suite('load/guestbook'), () => {
       timeoutMs: 180_000,
     });
     const scenario = boundedScenario(SCENARIO, profile);
-    parameter('scenario', `${scenario.name}: ${scenario.endpoints.map((e) => `${e.name} ×${e.weight}`).join(', ')}`);
+    await figure('scenario', `${scenario.name}: ${scenario.endpoints.map((e) => `${e.name} ×${e.weight}`).join(', ')}`);
     const report = await load.start('steady load', scenario, value!.url).finish();
-    parameter('requests', String(report.result.samples.length));
+    await figure('requests', String(report.result.samples.length));
     await expectThat('every threshold holds over the whole run', report.verdict);
   });
 
@@ -100,7 +99,7 @@ describeSuite(suite('load/guestbook'), () => {
     const budget = Math.min(1, profile.slo.load.failoverErrorBudget + widenedShare);
     if (alone.length) {
       timeline.mark(`single replica on ${victim.name}: ${alone.join(', ')}`, 'info', `error budget widened to ${budget.toFixed(2)} (slo.load.failoverErrorBudget + their replacement: slo.nodeNotReadySeconds + slo.podEvictionSeconds of ${seconds} s)`);
-      parameter('single replicas on the announcer', alone.join(', '));
+      await figure('single replicas on the announcer', alone.join(', '));
     }
     const scenario = boundedScenario(SCENARIO, profile, { rps: FAILOVER_RPS, seconds, thresholds: { http_req_failed: [`rate<${+budget.toFixed(4)}`] } });
     const session = load.start('load during the announcer power-off', scenario, value!.url);
@@ -130,11 +129,11 @@ describeSuite(suite('load/guestbook'), () => {
     const windows = errorWindows(report.result.samples.filter((s) => s.atMs >= faultMs), 2000);
     const failedAfter = report.result.samples.filter((s) => s.atMs >= faultMs && !s.expected).length;
     const total = report.result.samples.length;
-    parameter('announcer powered off', victim.name);
-    parameter('failed requests', `${failedAfter} of ${total} (${((failedAfter / total) * 100).toFixed(1)} %, budget ${(profile.slo.load.failoverErrorBudget * 100).toFixed(1)} %)`);
-    parameter('error window', windows.length ? `${((windows.at(-1)!.toMs - windows[0]!.fromMs) / 1000).toFixed(1)} s (${windows.length} stretch${windows.length > 1 ? 'es' : ''})` : 'none: no request failed');
+    await figure('announcer powered off', victim.name);
+    await figure('failed requests', `${failedAfter} of ${total} (${((failedAfter / total) * 100).toFixed(1)} %, budget ${(profile.slo.load.failoverErrorBudget * 100).toFixed(1)} %)`);
+    await figure('error window', windows.length ? `${((windows.at(-1)!.toMs - windows[0]!.fromMs) / 1000).toFixed(1)} s (${windows.length} stretch${windows.length > 1 ? 'es' : ''})` : 'none: no request failed');
     const lastFailureMs = windows.at(-1)?.toMs ?? faultMs;
-    timeline.measured('time to recovery under load (the last failed request)', session.at(faultMs), session.at(lastFailureMs), bound, `${failedAfter} requests failed after the power-off of ${victim.name}`);
+    await timeline.measured('time to recovery under load (the last failed request)', session.at(faultMs), session.at(lastFailureMs), bound, `${failedAfter} requests failed after the power-off of ${victim.name}`);
     const end = report.result.samples.at(-1)?.atMs ?? 0;
     await expectThat(
       `no request failed in the last ${CLEAN_TAIL_MS / 1000} s of the load (after recovery)`,
@@ -177,7 +176,7 @@ describeSuite(suite('load/guestbook'), () => {
       session.stop('the VIP moved');
       report = await session.finish();
     }
-    parameter('VIP holder powered off', victim.name);
+    await figure('VIP holder powered off', victim.name);
     await expectThat('no request failed while the VIP moved', report.verdict);
     await nodes.restore(victim);
     await eventually(`${victim.name} back: etcd healthy and the node Ready`, all(etcdMembersHealthy(etcd, topology.controlPlanes.length), nodesReady(kube, [victim.name])), {

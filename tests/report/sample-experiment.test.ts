@@ -159,12 +159,12 @@ describe('sample experiment', () => {
 
     // until() measured each wait from the fault (or `since`) to the poll that succeeded, and judged it by its SLO
     const span = (name: string) => data.spans.find((sp) => sp.name === name);
-    expect(span(LEADER.name)).toEqual({ name: LEADER.name, startMs: FAULT_AT, endMs: LEADER_END, sloMs: LEADER.slo.ms, outcome: 'ok' });
+    expect(span(LEADER.name)).toEqual({ name: LEADER.name, startMs: FAULT_AT, endMs: LEADER_END, sloMs: LEADER.slo.ms, sloName: LEADER.slo.name, outcome: 'ok' });
     expect(recorded.leaderSeconds).toBe(LEADER_MS / 1000);
-    expect(span(WRITE.name)).toEqual({ name: WRITE.name, startMs: FAULT_AT, endMs: WRITE_END, sloMs: WRITE.slo.ms, outcome: 'slo-violated' });
+    expect(span(WRITE.name)).toEqual({ name: WRITE.name, startMs: FAULT_AT, endMs: WRITE_END, sloMs: WRITE.slo.ms, sloName: WRITE.slo.name, outcome: 'slo-violated' });
     expect(recorded.writeError).toBeInstanceOf(SloViolation);
     expect((recorded.writeError as Error).message).toContain(`took ${(WRITE_MS / 1000).toFixed(1)} s, more than ${WRITE.slo.seconds} s (${WRITE.slo.name})`);
-    expect(span(REJOIN.name)).toEqual({ name: REJOIN.name, startMs: POWER_ON_AT, endMs: REJOIN_END, sloMs: REJOIN.slo.ms, outcome: 'ok' });
+    expect(span(REJOIN.name)).toEqual({ name: REJOIN.name, startMs: POWER_ON_AT, endMs: REJOIN_END, sloMs: REJOIN.slo.ms, sloName: REJOIN.slo.name, outcome: 'ok' });
     // ...and marked the moment it succeeded, with the kind it was given (detection by default)
     const markOf = (name: string) => data.marks.find((m) => m.name === name);
     expect(markOf(LEADER.name)).toMatchObject({ kind: 'detection', atMs: LEADER_END });
