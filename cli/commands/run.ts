@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,8 @@ import { writeEnvironment } from '../../core/report/environment.ts';
 import * as k8s from '@kubernetes/client-node';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { componentBinary } from '../../bootstrap/lab/build/index.ts';
+import { PROGRESS_ENV } from '../../fixtures/progress.ts';
+import { ProgressView } from '../progress-view.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -104,14 +107,27 @@ export async function runSuites(opts: RunOptions): Promise<number> {
     loadEngineName: loadEngineOption(opts.loadEngine),
     measurementsFile: opts.measurements ? resolve(opts.measurements) : undefined,
   };
-  const env = { ...process.env, ...encodeRunContext(context), ALLURE_RESULTS_DIR: resultsDir };
+  const progressDir = mkdtempSync(join(tmpdir(), 'clusterproof-progress-'));
+  const progressFile = join(progressDir, 'events.jsonl');
+  const env = {
+    ...process.env,
+    ...encodeRunContext(context),
+    ALLURE_RESULTS_DIR: resultsDir,
+    [PROGRESS_ENV]: progressFile,
+    // vitest's output passes through the progress view: keep its colours on a terminal
+    ...(process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: '1' } : {}),
+  };
   console.log(`run ${runId}: ${files.length} suite(s) against "${profile.metadata.name}" (${profilePath})`);
   const filter = opts.grep ? ['--testNamePattern', opts.grep] : [];
+  const view = new ProgressView(progressFile, process.stdout);
   const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'suites', ...filter, ...files], {
     cwd: root,
     env,
-    stdio: 'inherit',
+    stdio: ['inherit', 'pipe', 'pipe'],
   });
+  child.stdout.on('data', (d: Buffer) => view.write(d));
+  child.stderr.on('data', (d: Buffer) => view.write(d, process.stderr));
+  view.start();
   let interrupted = false;
   const forward = (signal: NodeJS.Signals) => {
     interrupted = true;
@@ -119,7 +135,9 @@ export async function runSuites(opts: RunOptions): Promise<number> {
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
-  const code = await new Promise<number>((r) => child.once('exit', (c, s) => r(c ?? (s ? 128 : 1))));
+  const code = await new Promise<number>((r) => child.once('close', (c, s) => r(c ?? (s ? 128 : 1))));
+  view.stop();
+  rmSync(progressDir, { recursive: true, force: true });
   process.off('SIGINT', forward);
   process.off('SIGTERM', forward);
   writeEnvironment(resultsDir, await runEnvironment(profile, profilePath, runId));
