@@ -7,6 +7,7 @@
  * line never tears it.
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import type { ProgressEvent } from '../fixtures/progress.ts';
 
 const KIND_SIGN: Record<string, string> = { fault: '✗', symptom: '!', detection: '→', recovery: '✓', info: '·' };
@@ -15,6 +16,8 @@ const PLAIN_WAIT_EVERY_S = 10;
 export class ProgressView {
   private offset = 0;
   private partial = '';
+  // a character split across two reads stays whole
+  private readonly decoder = new StringDecoder('utf8');
   private timer: NodeJS.Timeout | undefined;
   private status = '';
   private lastPlainWait = new Map<string, number>();
@@ -52,7 +55,7 @@ export class ProgressView {
         const n = readSync(fd, buf, 0, buf.length, this.offset);
         if (n <= 0) break;
         this.offset += n;
-        this.partial += buf.subarray(0, n).toString('utf8');
+        this.partial += this.decoder.write(buf.subarray(0, n));
       }
     } finally {
       closeSync(fd);

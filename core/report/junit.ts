@@ -31,7 +31,8 @@ export function renderJunit(results: ResultFile[], reportName: string): string {
       const kind = classifyFailure({ status: result.status ?? '', message, trace });
       if (result.status === 'skipped') testCase.skipped();
       else if (kind === 'property-violation') testCase.failure(message, 'property violation').stacktrace(trace);
-      else if (kind) testCase.error(message, kind === 'infrastructure-flake' ? 'infrastructure flake' : 'harness error').stacktrace(trace);
+      // the trace goes in the error's content: junit-report-builder's stacktrace() would also mark the case a <failure>
+      else if (kind) testCase.error(message, kind === 'infrastructure-flake' ? 'infrastructure flake' : 'harness error', trace);
     }
   }
   return builder.build();

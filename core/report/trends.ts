@@ -74,9 +74,9 @@ export function readMeasurementHistory(file: string): RunMeasurements[] {
   return runs;
 }
 
-/** Appends this run, replacing an earlier entry of the same run (a report rebuilt from the same results). */
+/** Adds this run, replacing an entry of the same run (a report rebuilt from the same results); runs stay in time order. */
 export function recordRun(file: string, history: RunMeasurements[], current: RunMeasurements): RunMeasurements[] {
-  const runs = [...history.filter((r) => r.run.id !== current.run.id), current].slice(-HISTORY_RUNS_KEPT);
+  const runs = inTimeOrder([...history.filter((r) => r.run.id !== current.run.id), current]).slice(-HISTORY_RUNS_KEPT);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, runs.map((r) => JSON.stringify(r)).join('\n') + '\n');
   return runs;
@@ -84,7 +84,8 @@ export function recordRun(file: string, history: RunMeasurements[], current: Run
 
 /** Every measurement of this run's tests, with the same measurement in earlier runs. */
 export function trendsOf(history: RunMeasurements[], current: RunMeasurements, tolerance: Tolerance = DEFAULT_TOLERANCE): Trend[] {
-  const earlier = history.filter((r) => r.run.id !== current.run.id);
+  // a report rebuilt for an older run compares it with the runs before it, never with later ones
+  const earlier = inTimeOrder(history.filter((r) => r.run.id !== current.run.id && r.run.at < current.run.at));
   const trends: Trend[] = [];
   for (const test of current.tests) {
     for (const m of test.measurements) {
@@ -102,6 +103,8 @@ export function trendsOf(history: RunMeasurements[], current: RunMeasurements, t
   return trends;
 }
 
+const inTimeOrder = (runs: RunMeasurements[]) => [...runs].sort((a, b) => a.run.at.localeCompare(b.run.at));
+
 function regressionOf(points: TrendPoint[], tolerance: Tolerance): Regression | undefined {
   const now = points.at(-1)!;
   if (now.seconds === null) return undefined; // it never recovered: that is a failure, not a slowdown
@@ -117,7 +120,7 @@ function regressionOf(points: TrendPoint[], tolerance: Tolerance): Regression | 
 }
 
 export function describeTolerance(t: Tolerance): string {
-  return `more than ${Math.round(t.relative * 100)} % and ${t.absoluteSeconds} s slower than the last good run`;
+  return `more than ${Math.round(t.relative * 100)} % and at least ${t.absoluteSeconds} s slower than the last good run`;
 }
 
 export function describeRegression(trend: Trend): string {

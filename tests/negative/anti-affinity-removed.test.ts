@@ -10,6 +10,7 @@ import { openTargetFile as openTarget, type Target } from '../../fixtures/target
 import { appManifests } from '../../bootstrap/gitops/apps.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
+import { negativeResultsArgs } from '../support/negative-results.ts';
 import { runCli } from '../support/cli.ts';
 
 const skip = labSkipReason();
@@ -75,7 +76,7 @@ describe.skipIf(skip)('negative control: nginx without anti-affinity', () => {
   }, 180_000);
 
   test('ha/anti-affinity fails, naming the co-located pods and their node', async () => {
-    const { code, output } = await runCli(['run', '--target', 'lab', '--suite', 'ha/anti-affinity', '--results', `${labPaths.logs()}/negative-results`]);
+    const { code, output } = await runCli(['run', '--target', 'lab', '--suite', 'ha/anti-affinity', ...negativeResultsArgs('anti-affinity-removed')]);
     expect(code).toBe(1);
     expect(output).toMatch(/nginx-[a-z0-9-]+ on w1, nginx-[a-z0-9-]+ on w1 share kubernetes\.io\/hostname=w1/);
   }, 900_000);

@@ -10,6 +10,7 @@ import { openTargetFile as openTarget, type Target } from '../../fixtures/target
 import { scaleWorkload } from '../../fixtures/workloads.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
+import { negativeResultsArgs } from '../support/negative-results.ts';
 import { runCli } from '../support/cli.ts';
 
 const skip = labSkipReason();
@@ -56,7 +57,7 @@ describe.skipIf(skip)('negative control: cluster DNS down and a Service on a dea
   }, 180_000);
 
   test('conformance/data-plane fails, naming the names that do not resolve and the ports that refuse', async () => {
-    const { code, output } = await runCli(['run', '--target', 'lab', '--suite', 'conformance/data-plane', '--results', `${labPaths.logs()}/negative-results`]);
+    const { code, output } = await runCli(['run', '--target', 'lab', '--suite', 'conformance/data-plane', ...negativeResultsArgs('data-plane-broken')]);
     expect(code).toBe(1);
     expect(output).toMatch(/Service names resolve: still pending after 60\.0 s: .*nginx\.app1-nginx\.svc\.cluster\.local did not resolve/);
     expect(output).toMatch(/Services answer from inside: still pending after 60\.0 s: .*app1-nginx\/nowhere:http endpoint nginx-[a-z0-9-]+ [0-9.]+:8081: nc: can't connect .*Connection refused/);

@@ -8,6 +8,7 @@ import { etcdMembersHealthy } from '../../fixtures/checks.ts';
 import { openTargetFile as openTarget, type Target } from '../../fixtures/targets/index.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
+import { negativeResultsArgs } from '../support/negative-results.ts';
 import { runCli } from '../support/cli.ts';
 
 const skip = labSkipReason();
@@ -28,7 +29,7 @@ describe.skipIf(skip)('negative control: etcd member broken beforehand', () => {
   }, 180_000);
 
   test('ha/etcd-quorum refuses, naming the powered-off member', async () => {
-    const { code, output } = await runCli(['run', '--target', 'lab', '--suite', 'ha/etcd-quorum', '--results', `${labPaths.logs()}/negative-results`]);
+    const { code, output } = await runCli(['run', '--target', 'lab', '--suite', 'ha/etcd-quorum', ...negativeResultsArgs('etcd-member-down')]);
     expect(code).toBe(1);
     expect(output).toMatch(/refusing to start: control plane cp3 is already powered off/);
   }, 600_000);

@@ -4,10 +4,10 @@
  * timeout).
  */
 import { describe, expect, test } from 'vitest';
-import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';
 import { useLabVariant } from '../support/lab-variant.ts';
+import { negativeResultsArgs } from '../support/negative-results.ts';
 
 const skip = labSkipReason();
 
@@ -16,7 +16,7 @@ describe.skipIf(skip)('negative control: ArgoCD auto-sync disabled', () => {
 
   test('gitops/convergence fails: the app stayed OutOfSync at the old revision', async () => {
     const { code, output } = await runCli([
-      'run', '--target', 'lab', '--suite', 'gitops/convergence', '--grep', 'through the webhook', '--results', `${labPaths.logs()}/negative-results`,
+      'run', '--target', 'lab', '--suite', 'gitops/convergence', '--grep', 'through the webhook', ...negativeResultsArgs('gitops-autosync-off'),
     ]);
     expect(code).toBe(1);
     expect(output).toMatch(/app1-nginx stayed OutOfSync at the old revision [0-9a-f]{12}: ArgoCD saw [0-9a-f]{12} but did not sync it \(automated sync off\)/);

@@ -4,10 +4,10 @@
  * took the LoadBalancer address over. Runs on real workers (the lab's default; speakers need a data plane).
  */
 import { describe, expect, test } from 'vitest';
-import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';
 import { useLabVariant } from '../support/lab-variant.ts';
+import { negativeResultsArgs } from '../support/negative-results.ts';
 
 const skip = labSkipReason();
 
@@ -15,7 +15,7 @@ describe.skipIf(skip)(`negative control: only one node may announce the LoadBala
   useLabVariant('lb-single-speaker');
 
   test('ha/lb-failover fails: no other node took the address over', async () => {
-    const { code, output } = await runCli(['run', '--target', 'lab', '--suite', 'ha/lb-failover', '--results', `${labPaths.logs()}/negative-results`]);
+    const { code, output } = await runCli(['run', '--target', 'lab', '--suite', 'ha/lb-failover', ...negativeResultsArgs('lb-single-speaker')]);
     expect(code).toBe(1);
     expect(output).toMatch(/"another node announces 198\.18\.40\.70" never happened: .*no other node took 198\.18\.40\.70 over \(announced by: (w1|nobody)\)/);
   }, 900_000);

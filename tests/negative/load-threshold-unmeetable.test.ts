@@ -9,6 +9,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
+import { negativeResultsArgs } from '../support/negative-results.ts';
 import { runCli } from '../support/cli.ts';
 
 const skip = labSkipReason();
@@ -35,8 +36,7 @@ describe.skipIf(skip)('negative control: a latency threshold the lab cannot meet
       'load/guestbook',
       '--grep',
       'steady load',
-      '--results',
-      `${labPaths.logs()}/negative-results`,
+      ...negativeResultsArgs('load-threshold-unmeetable'),
     ]);
     expect(code).toBe(1);
     expect(output).toMatch(/steady load: http_req_duration p\(99\)<1 failed \(observed p\(99\)=[0-9.]+ ms\)/);

@@ -4,10 +4,10 @@
  * proves it (the graceful-shutdown one fails the same way, waiting out the same SLO a second time).
  */
 import { describe, expect, test } from 'vitest';
-import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { runCli } from '../support/cli.ts';
 import { useLabVariant } from '../support/lab-variant.ts';
+import { negativeResultsArgs } from '../support/negative-results.ts';
 
 const skip = labSkipReason();
 
@@ -16,7 +16,7 @@ describe.skipIf(skip)('negative control: VIP failover disabled', () => {
 
   test('ha/vip-failover fails: /readyz never answers through the VIP from another node', async () => {
     const { code, output } = await runCli([
-      'run', '--target', 'lab', '--suite', 'ha/vip-failover', '--grep', 'hard power-off', '--results', `${labPaths.logs()}/negative-results`,
+      'run', '--target', 'lab', '--suite', 'ha/vip-failover', '--grep', 'hard power-off', ...negativeResultsArgs('vip-disabled'),
     ]);
     expect(code).toBe(1);
     expect(output).toMatch(/0 passed, 1 failed/);

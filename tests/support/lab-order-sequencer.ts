@@ -15,6 +15,8 @@ const ORDER: Array<[RegExp, number]> = [
   [/tests\/lab\/real-workers\.test\.ts$/, 5],
   // needs a lab that is up, and freezes w2 when it runs real workers
   [/tests\/lab\/node-freeze\.test\.ts$/, 6],
+  // builds a report from the results the suites and a negative control left on the lab, and opens it in chromium
+  [/tests\/report\/report-in-browser\.test\.ts$/, 7],
   [/tests\/lab\/lab-down\.test\.ts$/, 9],
 ];
 
