@@ -82,7 +82,8 @@ export class ProgressView {
       case 'phase':
         return e.depth === 0 ? this.line(`  ▸ ${e.name}`) : undefined;
       case 'phase-end':
-        return e.depth === 0 ? this.line(`  ${e.ok ? '✓' : '✗'} ${e.name} (${e.seconds.toFixed(1)} s)`) : undefined;
+        // a wait's final name already says how long it took
+        return e.depth === 0 ? this.line(`  ${e.ok ? '✓' : '✗'} ${e.name}${/ s\b/.test(e.name) ? '' : ` (${e.seconds.toFixed(1)} s)`}`) : undefined;
       case 'mark':
         return this.line(`    ${e.atS.toFixed(1).padStart(6)} s ${KIND_SIGN[e.kind] ?? '·'} ${e.name}`);
       case 'wait': {
