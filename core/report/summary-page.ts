@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { FAULTS_ATTACHMENT, type ReportedFault } from './attach.ts';
 import { classifyFailure, type FailureKind } from './categories.ts';
 import type { EnvironmentInfo } from './environment.ts';
-import { allAttachments, readAttachment, type ResultFile } from './result-files.ts';
+import { allAttachments, historyKey, readAttachment, type ResultFile } from './result-files.ts';
 import { describeRegression, describeTolerance, type Tolerance, type Trend } from './trends.ts';
 
 export interface SummaryInput {
@@ -35,8 +35,19 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const firstLine = (s: string | undefined) => (s ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
 const pathOf = (r: ResultFile) => [...(r.result.titlePath ?? []), r.result.name].join(' › ');
 
+/** The last result of each experiment: a rerun (Allure's retry) replaces the earlier one, as the report shows it. */
+function latestPerExperiment(results: ResultFile[]): ResultFile[] {
+  const latest = new Map<string, ResultFile>();
+  for (const r of results) {
+    const key = historyKey(r.result);
+    const seen = latest.get(key);
+    if (!seen || (r.result.stop ?? 0) >= (seen.result.stop ?? 0)) latest.set(key, r);
+  }
+  return [...latest.values()];
+}
+
 export function renderSummaryPage(input: SummaryInput): string {
-  const results = input.results.map((r) => r);
+  const results = latestPerExperiment(input.results);
   const count = (status: string) => results.filter((r) => r.result.status === status).length;
   const failures = results.filter((r) => r.result.status === 'failed' || r.result.status === 'broken');
   const skipped = results.filter((r) => r.result.status === 'skipped');
@@ -111,7 +122,7 @@ export function renderSummaryPage(input: SummaryInput): string {
     ),
   );
 
-  const faults = results.flatMap((r) => faultsOf(input.resultsDir, r).map((f) => ({ r, f })));
+  const faults = results.flatMap((r) => faultsOf(input.resultsDir, r).map((f) => ({ r, f }))).sort((a, b) => (a.f.appliedAt ?? a.f.recordedAt).localeCompare(b.f.appliedAt ?? b.f.recordedAt));
   sections.push(
     section(
       `Faults applied and undone (${faults.length})`,

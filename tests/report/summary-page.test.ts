@@ -144,12 +144,22 @@ describe('renderSummaryPage: sections', () => {
     const none = rf(dir, { name: 'no faults' });
     const html = page({ resultsDir: dir, results: [a, b, torn, none] });
     expect(headingOf(html, 'Faults applied and undone')).toBe('Faults applied and undone (3)');
+    // in the order they happened (one never applied: when it was recorded)
     expect(rowsOf(html, 'Faults applied and undone')).toEqual([
+      ['etcd › x › not applied', 'stop etcd on cp1', 'not applied', '<b class="badtext">NOT UNDONE</b> (run <code>clusterproof recover</code>)'],
       ['ha › vip-failover › power-off', 'power off cp2', '2024-03-01 08:00:01Z', '2024-03-01 08:01:10Z (power on cp2)'],
       ['ha › vip-failover › power-off', 'partition cp3', '2024-03-01 08:00:02Z', '<b class="badtext">NOT UNDONE: cp3 unreachable</b> (run <code>clusterproof recover</code>)'],
-      ['etcd › x › not applied', 'stop etcd on cp1', 'not applied', '<b class="badtext">NOT UNDONE</b> (run <code>clusterproof recover</code>)'],
     ]);
     expect(page({ resultsDir: dir, results: [none] })).toContain('<p>No fault was applied.</p>');
+  });
+
+  test('a rerun of an experiment replaces its earlier result, as in the report', () => {
+    const dir = freshDir();
+    const first = rf(dir, { name: 'the VIP moves', historyId: 'h1', status: 'passed', stop: 1000 });
+    const rerun = rf(dir, { name: 'the VIP moves', historyId: 'h1', status: 'broken', stop: 2000, statusDetails: { message: 'SLO violated: slow' } });
+    const html = page({ resultsDir: dir, results: [rerun, first] });
+    expect(html).toMatch(/<h1>FAILED<\/h1>/);
+    expect(html).toContain(': 0 passed, 1 failed, 0 skipped');
   });
 
   test('slowest recoveries are sorted by share of their SLO, a wait that never ended first', () => {
