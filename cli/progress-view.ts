@@ -10,7 +10,7 @@ import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { ProgressEvent } from '../fixtures/progress.ts';
 
-const KIND_SIGN: Record<string, string> = { fault: '✗', symptom: '!', detection: '→', recovery: '✓', info: '·' };
+const KIND_SIGN: Record<string, string> = { fault: '↯', symptom: '!', detection: '→', recovery: '✓', info: '·' };
 const PLAIN_WAIT_EVERY_S = 10;
 
 export class ProgressView {
