@@ -71,7 +71,7 @@ describe('ProgressView off a terminal', () => {
       '  ▸ steady state',
       '  ✓ steady state (2.3 s)',
       '  ▸ fault',
-      '       2.0 s ✗ power off cp2',
+      '       2.0 s ↯ power off cp2',
       '       3.5 s ! readyz fails',
       '      12.3 s → VIP on cp1',
       '     123.5 s ✓ readyz answers',
@@ -145,7 +145,7 @@ describe('ProgressView off a terminal', () => {
     expect(plainLines(chunks)).toEqual(['▶ s › one']);
     appendFileSync(file, `${second.slice(20)}\n`);
     view.stop();
-    expect(plainLines(chunks)).toEqual(['▶ s › one', '       2.0 s ✗ power off cp2']);
+    expect(plainLines(chunks)).toEqual(['▶ s › one', '       2.0 s ↯ power off cp2']);
     view.stop(); // nothing new: nothing printed again
     expect(plainLines(chunks)).toHaveLength(2);
   });
