@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { REGRESSION_LABEL } from './categories.ts';
 import { readEnvironment } from './environment.ts';
 import { measurementsOf, timelineOf } from './measurements.ts';
-import { historyKey, readResultFiles, writeResultFile, type ResultFile } from './result-files.ts';
+import { historyKey, latestPerExperiment, readResultFiles, writeResultFile, type ResultFile } from './result-files.ts';
 import { flattenTree, treePath } from './tree.ts';
 import { renderTrendSvg } from './trend-svg.ts';
 import { describeRegression, readMeasurementHistory, recordRun, trendsOf, type RunMeasurements, type Tolerance, type Trend } from './trends.ts';
@@ -63,17 +63,11 @@ function dropEarlierTrends(resultsDir: string, { result }: ResultFile): void {
 /** This run's measurements: the run id a suite run recorded (else one derived from its results), the last retry of each test. */
 function currentRun(resultsDir: string, results: ResultFile[]): RunMeasurements {
   const env = readEnvironment(resultsDir);
-  const latest = new Map<string, ResultFile>();
-  for (const r of results) {
-    const key = historyKey(r.result);
-    const seen = latest.get(key);
-    if (!seen || (r.result.stop ?? 0) >= (seen.result.stop ?? 0)) latest.set(key, r);
-  }
   const stops = results.map((r) => r.result.stop ?? 0).filter((t) => t > 0);
   const id = env['run.id'] ?? createHash('sha256').update(results.map((r) => r.result.uuid).sort().join('\n')).digest('hex').slice(0, 16);
   return {
     run: { id, at: new Date(stops.length ? Math.max(...stops) : Date.now()).toISOString(), target: env.target },
-    tests: [...latest.values()].map(({ result }) => ({
+    tests: latestPerExperiment(results).map(({ result }) => ({
       key: historyKey(result),
       path: [...treePath(result), result.name],
       status: result.status ?? 'unknown',

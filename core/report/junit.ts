@@ -2,11 +2,11 @@
  * JUnit XML from the same (redacted, amended) results the Allure report shows, for CI servers that read JUnit: one
  * testsuite per family > suite, one testcase per experiment; a property violation is a <failure>, anything else that
  * broke an <error>; each measurement is a property of its testcase ("61.9 s of 75 s (slo.vipFailoverHardSeconds)"),
- * and so is a regression. Written with junit-report-builder, which owns the XML escaping.
+ * and so is a regression. A rerun experiment is one testcase, its last result. Written with junit-report-builder, which owns the XML escaping.
  */
 import junitModule, { type Builder } from 'junit-report-builder';
 import { classifyFailure, REGRESSION_LABEL } from './categories.ts';
-import type { ResultFile } from './result-files.ts';
+import { latestPerExperiment, type ResultFile } from './result-files.ts';
 
 // a CommonJS module compiled from ESM: its builder is `default` under Node's ESM loader, the module itself elsewhere
 const junit: Builder = (junitModule as unknown as { default?: Builder }).default ?? (junitModule as unknown as Builder);
@@ -14,7 +14,8 @@ const junit: Builder = (junitModule as unknown as { default?: Builder }).default
 export function renderJunit(results: ResultFile[], reportName: string): string {
   const builder = junit.newBuilder().name(reportName);
   const bySuite = new Map<string, ResultFile[]>();
-  for (const r of results) {
+  // an experiment rerun (Allure's retry) is one testcase: its last result, as the report shows it
+  for (const r of latestPerExperiment(results)) {
     const path = r.result.titlePath ?? [];
     const suite = path.length ? path.join(' > ') : 'results';
     bySuite.set(suite, [...(bySuite.get(suite) ?? []), r]);

@@ -74,3 +74,14 @@ export function labelOf(result: AllureResult, name: string): string | undefined 
 export function historyKey(result: AllureResult): string {
   return result.historyId ?? result.testCaseId ?? result.fullName ?? result.name;
 }
+
+/** The last result of each experiment: a rerun (Allure's retry) replaces the earlier one, as the report shows it. */
+export function latestPerExperiment(results: ResultFile[]): ResultFile[] {
+  const latest = new Map<string, ResultFile>();
+  for (const r of results) {
+    const key = historyKey(r.result);
+    const seen = latest.get(key);
+    if (!seen || (r.result.stop ?? 0) >= (seen.result.stop ?? 0)) latest.set(key, r);
+  }
+  return [...latest.values()];
+}

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { FAULTS_ATTACHMENT, type ReportedFault } from './attach.ts';
 import { classifyFailure, type FailureKind } from './categories.ts';
 import type { EnvironmentInfo } from './environment.ts';
-import { allAttachments, historyKey, readAttachment, type ResultFile } from './result-files.ts';
+import { allAttachments, latestPerExperiment, readAttachment, type ResultFile } from './result-files.ts';
 import { describeRegression, describeTolerance, type Tolerance, type Trend } from './trends.ts';
 
 export interface SummaryInput {
@@ -34,17 +34,6 @@ export function reportLink(uuid: string): string {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const firstLine = (s: string | undefined) => (s ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
 const pathOf = (r: ResultFile) => [...(r.result.titlePath ?? []), r.result.name].join(' › ');
-
-/** The last result of each experiment: a rerun (Allure's retry) replaces the earlier one, as the report shows it. */
-function latestPerExperiment(results: ResultFile[]): ResultFile[] {
-  const latest = new Map<string, ResultFile>();
-  for (const r of results) {
-    const key = historyKey(r.result);
-    const seen = latest.get(key);
-    if (!seen || (r.result.stop ?? 0) >= (seen.result.stop ?? 0)) latest.set(key, r);
-  }
-  return [...latest.values()];
-}
 
 export function renderSummaryPage(input: SummaryInput): string {
   const results = latestPerExperiment(input.results);

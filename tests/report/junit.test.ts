@@ -228,4 +228,11 @@ describe('renderJunit', () => {
     expect(doc.attrs.tests).toBe('0');
     expect(doc.children).toEqual([]);
   });
+  test('an experiment run again (Allure retry: same history id) is one testcase, its last result', () => {
+    const first = rf({ name: 'the VIP moves', historyId: 'h1', status: 'passed', stop: 1_700_000_001_000 });
+    const rerun = rf({ name: 'the VIP moves', historyId: 'h1', status: 'broken', stop: 1_700_000_009_000, statusDetails: { message: 'SLO violated: "x" took 80.0 s', trace: 'SloViolation: SLO violated' } });
+    const doc = parseXml(renderJunit([rerun, first], 'r'));
+    expect(doc.attrs.tests).toBe('1');
+    expect(childrenNamed([...testcases(renderJunit([first, rerun], 'r')).values()][0]!, 'failure')).toHaveLength(1);
+  });
 });
