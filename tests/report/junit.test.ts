@@ -97,7 +97,7 @@ const results = (): ResultFile[] => [
     name: 'the lab answers',
     titlePath: ['etcd', 'leader-loss'],
     status: 'broken',
-    statusDetails: { message: 'connect ECONNREFUSED 10.5.0.2:6443', trace: 'Error: connect ECONNREFUSED 10.5.0.2:6443\n    at net.js:1:1' },
+    statusDetails: { message: 'connect ECONNREFUSED 198.18.40.60:6443', trace: 'Error: connect ECONNREFUSED 198.18.40.60:6443\n    at net.js:1:1' },
   }),
   rf({
     name: 'ArgoCD syncs the commit',
@@ -167,7 +167,7 @@ describe('renderJunit', () => {
     const c = testcases(renderJunit(results(), 'r')).get('the lab answers')!;
     const errors = childrenNamed(c, 'error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]!.attrs).toEqual({ message: 'connect ECONNREFUSED 10.5.0.2:6443', type: 'infrastructure flake' });
+    expect(errors[0]!.attrs).toEqual({ message: 'connect ECONNREFUSED 198.18.40.60:6443', type: 'infrastructure flake' });
     expect(childrenNamed(c, 'failure')).toEqual([]);
   });
 

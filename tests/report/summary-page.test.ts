@@ -101,13 +101,13 @@ describe('renderSummaryPage: sections', () => {
   test("each failure links to its result in the report by the md5 of the result's uuid, with its kind and the first line of its reason", () => {
     const dir = freshDir();
     const violation = rf(dir, { name: 'a new leader in time', titlePath: ['etcd', 'leader-loss'], status: 'failed', statusDetails: { message: '\nSLO violated: new leader after 7.2 s\nmore detail', trace: 'AssertionError: x' } });
-    const flake = rf(dir, { name: 'the lab answers', status: 'broken', statusDetails: { message: 'connect ECONNREFUSED 10.5.0.2:6443', trace: 'Error: connect ECONNREFUSED' } });
+    const flake = rf(dir, { name: 'the lab answers', status: 'broken', statusDetails: { message: 'connect ECONNREFUSED 198.18.40.60:6443', trace: 'Error: connect ECONNREFUSED' } });
     const harness = rf(dir, { name: 'ArgoCD syncs', status: 'broken', statusDetails: { message: 'Cannot read properties of undefined', trace: 'TypeError: Cannot read' } });
     const html = page({ resultsDir: dir, results: [rf(dir, { name: 'passes' }), violation, flake, harness] });
     expect(headingOf(html, 'Failures')).toBe('Failures (3)');
     expect(rowsOf(html, 'Failures')).toEqual([
       [`<a href="index.html#${md5(violation.result.uuid)}">etcd › leader-loss › a new leader in time</a>`, 'property violation', 'SLO violated: new leader after 7.2 s'],
-      [`<a href="index.html#${md5(flake.result.uuid)}">ha › vip-failover › the lab answers</a>`, 'infrastructure flake', 'connect ECONNREFUSED 10.5.0.2:6443'],
+      [`<a href="index.html#${md5(flake.result.uuid)}">ha › vip-failover › the lab answers</a>`, 'infrastructure flake', 'connect ECONNREFUSED 198.18.40.60:6443'],
       [`<a href="index.html#${md5(harness.result.uuid)}">ha › vip-failover › ArgoCD syncs</a>`, 'harness error', 'Cannot read properties of undefined'],
     ]);
     expect(reportLink('abc')).toBe(`index.html#${md5('abc')}`);
