@@ -10,6 +10,7 @@ import { classifyFailure, type FailureKind } from './categories.ts';
 import type { EnvironmentInfo } from './environment.ts';
 import { allAttachments, latestPerExperiment, readAttachment, type ResultFile } from './result-files.ts';
 import { describeRegression, describeTolerance, type Tolerance, type Trend } from './trends.ts';
+import { esc } from './timeline-svg.ts';
 
 export interface SummaryInput {
   resultsDir: string;
@@ -31,7 +32,6 @@ export function reportLink(uuid: string): string {
   return `index.html#${createHash('md5').update(uuid).digest('hex')}`;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const firstLine = (s: string | undefined) => (s ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
 const pathOf = (r: ResultFile) => [...(r.result.titlePath ?? []), r.result.name].join(' › ');
 

@@ -4,6 +4,7 @@
  * run in red when it is slower than that beyond the tolerance.
  */
 import { describeTolerance, type Tolerance, type Trend } from './trends.ts';
+import { esc } from './timeline-svg.ts';
 
 const W = 900;
 const H = 260;
@@ -13,7 +14,6 @@ const TOP = 56;
 const BOTTOM = 48;
 const FONT = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif';
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function text(x: number, y: number, s: string, o: { size?: number; fill?: string; anchor?: string; weight?: string } = {}): string {
   return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-family="${FONT}" font-size="${o.size ?? 11}" fill="${o.fill ?? '#212529'}"${o.anchor ? ` text-anchor="${o.anchor}"` : ''}${o.weight ? ` font-weight="${o.weight}"` : ''}>${esc(s)}</text>`;

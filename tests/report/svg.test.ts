@@ -2,21 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { MARK_COLOURS, esc, fmtSeconds, renderTimelineSvg } from '../../core/report/timeline-svg.ts';
 import type { TimelineData } from '../../core/report/timeline-data.ts';
 import { sampleTimeline } from './sample-timeline.ts';
+import { expectWellFormed } from '../support/svg-well-formed.ts';
 
-/** Every tag closed in order, no stray `<` or `&` in text: enough to know a viewer will parse it. */
-function expectWellFormed(svg: string): void {
-  const stack: string[] = [];
-  for (const m of svg.matchAll(/<(\/?)([a-zA-Z]+)([^<>]*?)(\/?)>/g)) {
-    const [, closing, name, , selfClosing] = m;
-    if (selfClosing) continue;
-    if (closing) expect(stack.pop(), `closing </${name}>`).toBe(name);
-    else stack.push(name);
-  }
-  expect(stack).toEqual([]);
-  const text = svg.replace(/<[^<>]*>/g, '');
-  expect(text).not.toMatch(/[<>]/);
-  expect(text.replace(/&(amp|lt|gt|quot|apos);/g, '')).not.toContain('&');
-}
 
 function empty(overrides: Partial<TimelineData> = {}): TimelineData {
   return { experiment: 'x', startedAt: '2025-01-01T00:00:00.000Z', marks: [], spans: [], series: [], ...overrides };

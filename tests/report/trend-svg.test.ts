@@ -1,22 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { renderTrendSvg } from '../../core/report/trend-svg.ts';
+import { expectWellFormed } from '../support/svg-well-formed.ts';
 import { describeTolerance, trendsOf, type RunMeasurements, type Tolerance, type Trend } from '../../core/report/trends.ts';
 
-/** Every tag closed in order, no stray `<` or `&` in text: enough to know a viewer will parse it. */
-function expectWellFormed(svg: string): void {
+/** Well formed, and a whole document on its own. */
+function expectStandaloneSvg(svg: string): void {
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg.endsWith('</svg>')).toBe(true);
-  const stack: string[] = [];
-  for (const m of svg.matchAll(/<(\/?)([a-zA-Z]+)([^<>]*?)(\/?)>/g)) {
-    const [, closing, name, , selfClosing] = m;
-    if (selfClosing) continue;
-    if (closing) expect(stack.pop(), `closing </${name}>`).toBe(name);
-    else stack.push(name);
-  }
-  expect(stack).toEqual([]);
-  const text = svg.replace(/<[^<>]*>/g, '');
-  expect(text).not.toMatch(/[<>]/);
-  expect(text.replace(/&(amp|lt|gt|quot|apos);/g, '')).not.toContain('&');
+  expectWellFormed(svg);
   // standalone: nothing to run, nothing fetched
   expect(svg).not.toMatch(/<script|<image|<foreignObject|@import|url\(|href=/i);
 }
@@ -45,7 +36,7 @@ describe('renderTrendSvg', () => {
     ]);
     expect(t.regression).toBeUndefined();
     const svg = renderTrendSvg(t, TOL);
-    expectWellFormed(svg);
+    expectStandaloneSvg(svg);
     const shown = texts(svg);
     expect(shown).toContain('VIP answers again');
     expect(shown).toContain('SLO 75 s (slo.vipFailoverHardSeconds)');
@@ -63,7 +54,7 @@ describe('renderTrendSvg', () => {
   test('an SLO without a profile field is labelled with its bound alone; no SLO draws no SLO line', () => {
     expect(texts(renderTrendSvg(trend([['passed', 3]], 'x', { sloSeconds: 5 }), TOL))).toContain('SLO 5 s');
     const none = renderTrendSvg(trend([['passed', 3]], 'x', {}), TOL);
-    expectWellFormed(none);
+    expectStandaloneSvg(none);
     expect(none).not.toContain('stroke-dasharray');
     expect(texts(none).some((s) => s!.startsWith('SLO '))).toBe(false);
   });
@@ -78,7 +69,7 @@ describe('renderTrendSvg', () => {
     ]);
     expect(t.regression?.lastGood.runId).toBe('run-1');
     const svg = renderTrendSvg(t, TOL);
-    expectWellFormed(svg);
+    expectStandaloneSvg(svg);
     expect(texts(svg)).toContain('ha &gt; vip-failover &gt; the VIP moves · this run: 13.0 s, 30 % slower than the last good run (10.0 s)');
     expect(svg.match(/<circle [^>]*r="9" fill="none" stroke="#2b8a3e"/g)).toHaveLength(1);
     // this run: filled red; the failed run: hollow with a red stroke
@@ -93,7 +84,7 @@ describe('renderTrendSvg', () => {
       ['passed', 11],
     ]);
     const svg = renderTrendSvg(t, TOL);
-    expectWellFormed(svg);
+    expectStandaloneSvg(svg);
     const crosses = [...svg.matchAll(/<path d="M([\d.-]+),([\d.-]+) L([\d.-]+),([\d.-]+) M([\d.-]+),([\d.-]+) L([\d.-]+),([\d.-]+)" stroke="#c92a2a"/g)];
     expect(crosses).toHaveLength(1);
     const [x1, y1, x2, y2, x3, y3, x4, y4] = crosses[0]!.slice(1).map(Number);
@@ -113,7 +104,7 @@ describe('renderTrendSvg', () => {
   test('a single run, even one that never recovered, still renders without NaN', () => {
     for (const t of [trend([['passed', 2]]), trend([['failed', null]]), trend([['passed', 0]])]) {
       const svg = renderTrendSvg(t, TOL);
-      expectWellFormed(svg);
+      expectStandaloneSvg(svg);
       expect(svg).not.toMatch(/NaN|Infinity|undefined/);
       expect(svg).not.toContain('<polyline');
       expect(svg).toContain('1 run(s)');
@@ -125,7 +116,7 @@ describe('renderTrendSvg', () => {
     t.path = ['<ha>', 'a&b'];
     t.points[0]!.status = 'passed';
     const svg = renderTrendSvg(t, TOL);
-    expectWellFormed(svg);
+    expectStandaloneSvg(svg);
     expect(svg).not.toContain('<img');
     expect(texts(svg)).toContain('&lt;img src=x onerror=alert(1)&gt; &amp; &quot;friends&quot;');
     expect(svg).toContain('&lt;ha&gt; &gt; a&amp;b');
