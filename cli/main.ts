@@ -3,6 +3,7 @@ import { runProgram } from './run-program.ts';
 import { helpLayout } from './help-layout.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerRun } from './commands/run.ts';
+import { registerPreflight } from './commands/preflight.ts';
 import { registerReport } from './commands/report.ts';
 import { registerRecover } from './commands/recover.ts';
 import { registerLab } from './commands/lab.ts';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerStart(program);
   registerLint(program);
   registerRun(program);
+  registerPreflight(program);
   registerReport(program);
   registerRecover(program);
   registerLab(program);

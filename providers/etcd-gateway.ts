@@ -13,6 +13,17 @@ interface Endpoint {
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
+/** etcd's StatusResponse through the gateway (int64 fields arrive as strings). */
+export interface MaintenanceStatus {
+  header: { member_id: string };
+  version?: string;
+  dbSize?: string;
+  dbSizeInUse?: string;
+  dbSizeQuota?: string;
+  leader?: string;
+  errors?: string[];
+}
+
 export class EtcdGatewayProbe implements EtcdProbe {
   constructor(
     private readonly endpoints: Endpoint[],
@@ -54,6 +65,41 @@ export class EtcdGatewayProbe implements EtcdProbe {
         }
       }),
     );
+  }
+
+  /** Each member's own maintenance status (sizes, quota, leader, version), for a preflight. */
+  async maintenanceStatus(): Promise<Array<{ name: string; endpoint: string; status?: MaintenanceStatus; error?: string }>> {
+    return Promise.all(
+      this.endpoints.map(async (ep) => {
+        try {
+          return { name: ep.node, endpoint: ep.url, status: await this.call<MaintenanceStatus>(ep, '/v3/maintenance/status', {}, 5000) };
+        } catch (err) {
+          return { name: ep.node, endpoint: ep.url, error: (err as Error).message };
+        }
+      }),
+    );
+  }
+
+  /** The cluster's raised alarms (NOSPACE, CORRUPT), from the first member that answers. */
+  async alarms(): Promise<string[]> {
+    for (const ep of this.endpoints) {
+      try {
+        const r = await this.call<{ alarms?: Array<{ memberID: string; alarm: string }> }>(ep, '/v3/maintenance/alarm', { action: 'GET' }, 5000);
+        return (r.alarms ?? []).map((a) => `${a.alarm} on member ${a.memberID}`);
+      } catch {
+        // next member
+      }
+    }
+    throw new Error('no etcd member answered the alarm list');
+  }
+
+  /** The client URL of a member by node name (a snapshot is taken from one member, never through the VIP). */
+  endpointOf(node: string): string | undefined {
+    return this.endpoints.find((e) => e.node === node)?.url;
+  }
+
+  get tlsFiles(): TlsFiles {
+    return this.tls;
   }
 
   async leader(): Promise<string | undefined> {

@@ -83,7 +83,7 @@ export function registerReport(program: Command): void {
     });
 }
 
-function positiveNumber(flag: string, value: string): number {
+export function positiveNumber(flag: string, value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new UserError(`${flag} ${JSON.stringify(value)}: expected a number >= 0, e.g. ${flag} ${flag.includes('margin') ? '1' : '25'}`);
   return n;

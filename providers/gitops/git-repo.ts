@@ -79,6 +79,11 @@ export class GitRepo {
     return sha;
   }
 
+  /** Detach the work tree at `revision` (a commit ArgoCD reports), to read what it deploys. */
+  async checkout(revision: string): Promise<void> {
+    await this.git(['checkout', '--quiet', '--detach', revision]);
+  }
+
   async read(path: string): Promise<string> {
     return readFile(join(this.workdir, path), 'utf8');
   }

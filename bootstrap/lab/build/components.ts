@@ -250,16 +250,17 @@ function etcdRecipe(version: string): ComponentRecipe {
   return {
     name: 'etcd',
     version,
-    description: 'etcd and etcdctl',
+    description: 'etcd, etcdctl and etcdutl (offline snapshot status and restore)',
     default: true,
     module: 'go.etcd.io/etcd/server/v3',
     goMod:
       `module lab.local/etcdbin\n\ngo 1.26.0\n\nrequire (\n` +
-      `\tgo.etcd.io/etcd/etcdctl/v3 ${version}\n\tgo.etcd.io/etcd/server/v3 ${version}\n)\n`,
+      `\tgo.etcd.io/etcd/etcdctl/v3 ${version}\n\tgo.etcd.io/etcd/etcdutl/v3 ${version}\n\tgo.etcd.io/etcd/server/v3 ${version}\n)\n`,
     // the package's default binary name would be "server": each binary is built to its own name
     binaries: [
       { name: 'etcd', pkg: 'go.etcd.io/etcd/server/v3' },
       { name: 'etcdctl', pkg: 'go.etcd.io/etcd/etcdctl/v3' },
+      { name: 'etcdutl', pkg: 'go.etcd.io/etcd/etcdutl/v3' },
     ],
     tags: [],
     // the version string is a source constant (api/version); GitSHA is the only stamp
@@ -269,6 +270,7 @@ function etcdRecipe(version: string): ComponentRecipe {
     probes: [
       { binary: 'etcd', args: ['--version'], expect: `etcd Version: ${bare}` },
       { binary: 'etcdctl', args: ['version'], expect: `etcdctl version: ${bare}` },
+      { binary: 'etcdutl', args: ['version'], expect: `etcdutl version: ${bare}` },
     ],
     postBuild: [],
   };
@@ -536,6 +538,14 @@ function argocdRecipe(version: string): ComponentRecipe {
     ],
     postBuild: [],
   };
+}
+
+/** The Kubernetes version the lab runs unless told otherwise. */
+export const DEFAULT_KUBERNETES_VERSION = K8S_VERSION;
+
+/** The control-plane and node recipes of one Kubernetes release: what `lab build --kubernetes` and `lab upgrade` build. */
+export function kubernetesRecipesAt(version: string): [ComponentRecipe, ComponentRecipe] {
+  return [kubernetesRecipe(version), kubernetesNodeRecipe(version)];
 }
 
 /** Every recipe, in build order. */
