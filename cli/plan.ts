@@ -39,6 +39,7 @@ export function planRun(profile: Profile, profilePath: string, suites: SuiteInfo
         : { ...f, verdict: 'refused' as const, reason: verdict.reason };
     });
     if (lack) return { suite, status: 'skip', reason: lack, faults };
+    if (suite.optIn && !permissions.upgradeTo) return { suite, status: 'skip', reason: `opt-in: give ${suite.optIn.option} <version> (${suite.optIn.why})`, faults };
     const refusedAll = faults.length > 0 && faults.filter((f) => !f.quorumLoss).every((f) => f.verdict === 'refused');
     if (refusedAll) return { suite, status: 'refused', reason: faults.find((f) => f.reason)?.reason, faults };
     return { suite, status: 'run', faults };

@@ -56,3 +56,29 @@ export interface VipProbe {
   /** GET /readyz through the VIP; resolves with the HTTP status or an error string. */
   readyz(timeoutMs?: number): Promise<{ ok: boolean; status?: number; error?: string; latencyMs: number }>;
 }
+
+/** One node's turn in a rolling upgrade, as it happened. */
+export interface UpgradeStep {
+  node: string;
+  role: 'control-plane' | 'worker';
+  from: string;
+  to: string;
+  /** ISO time the node's turn began and the seconds it took (drain to healthy again) */
+  startedAt: string;
+  seconds: number;
+  /** the phases inside the turn: "cordon + drain 12.1 s", "reboot into v1.35.4 20.3 s", ... */
+  phases: Array<{ name: string; seconds: number }>;
+}
+
+/**
+ * A Kubernetes minor upgrade of the whole cluster, one node at a time: control planes first (stop, swap binaries,
+ * start, wait healthy), then each worker (cordon, drain, upgrade kubelet and kube-proxy, uncordon). The lab does it
+ * on its own nodes; a Talos homelab upgrades with `talosctl upgrade-k8s`, which clusterproof does not drive.
+ */
+export interface RollingUpgrade {
+  /** the release each Kubernetes node runs now: kube-apiserver's on control planes, kubelet's on workers */
+  versions(): Promise<Record<string, string>>;
+  /** why `to` cannot be rolled out (not built, a downgrade), or undefined */
+  cannotReach(to: string): Promise<string | undefined>;
+  run(to: string, hooks: { onStepStart?(node: string): void; onStepDone?(step: UpgradeStep): Promise<void> | void }): Promise<UpgradeStep[]>;
+}

@@ -136,6 +136,25 @@ export const CATALOGUE: SuiteInfo[] = [
       },
     ],
   },
+  {
+    id: 'upgrade/rolling',
+    file: 'suites/upgrade/rolling.test.ts',
+    title:
+      'a Kubernetes minor upgrade rolled node by node (control planes, then cordon/drain/upgrade/uncordon each worker) keeps the API ' +
+      'answering through the VIP (longest gap against slo.upgradeApiGapSeconds), etcd healthy after every node, and the LoadBalancer ' +
+      'app under load within slo.load.failoverErrorBudget',
+    needs: ['node-power', 'etcd-direct', 'vip', 'dataplane'],
+    faults: [
+      {
+        action: 'upgrade',
+        target: 'every node, one at a time: each rebooted into the new release (workers cordoned and drained first)',
+        nodeDown: true,
+        undo: 'none: the upgrade stays (on the lab, lab down, or lab up --kubernetes <version>, sets the release again)',
+      },
+      { action: 'load', target: 'the LoadBalancer app, during each node\'s turn', nodeDown: false, undo: 'stops by itself' },
+    ],
+    optIn: { option: '--upgrade-to', why: 'it upgrades every node of the cluster for good' },
+  },
 ];
 
 /** The catalogue entry of a suite, by id; a suite file names itself through this, so a typo fails at load. */

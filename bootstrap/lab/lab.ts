@@ -25,7 +25,8 @@ import { labTlsFiles, ensureLabPki } from './tls-files.ts';
 import { resolveLabBinaries } from './binaries.ts';
 import { kubeNodeNames, labPlan } from '../../providers/lab/plan.ts';
 import type { SupervisorConfig } from './supervisor.ts';
-import { componentBinary } from './build/index.ts';
+import { componentBinary, DEFAULT_KUBERNETES_VERSION, kubernetesBinary } from './build/index.ts';
+import { writeNodeVersions } from '../../providers/lab/node-versions.ts';
 import { ensureRedisPassword, ensureWebhookSecret, gitopsPaths, labGitops } from './addons/endpoints.ts';
 import { checkAddonManifests, registerGitops } from './addons/objects.ts';
 import { seedLabRepository } from './addons/repository.ts';
@@ -226,6 +227,8 @@ export interface LabUpOptions {
   gitops?: Partial<LabGitopsSettings>;
   /** real kubelets on the workers (default) or kwok */
   workers?: WorkerMode;
+  /** the Kubernetes release every node boots (built by `lab build --kubernetes`); default: the lab build's own */
+  kubernetes?: string;
 }
 
 export async function labUp(progress: Progress = () => undefined, opts: LabUpOptions = {}): Promise<LabUpResult> {
@@ -237,6 +240,10 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
   componentBinary('metallb-controller');
   componentBinary('kustomize');
   const workers = opts.workers ?? DEFAULT_WORKER_MODE;
+  const kubernetes = opts.kubernetes && opts.kubernetes !== DEFAULT_KUBERNETES_VERSION ? opts.kubernetes : undefined;
+  if (kubernetes) {
+    for (const b of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy']) kubernetesBinary(b, kubernetes);
+  }
   if (opts.variant && REAL_WORKER_VARIANTS.includes(opts.variant) && workers !== 'real') {
     throw new UserError(`variant ${opts.variant} breaks a data-plane property: start it with real workers (lab up --variant ${opts.variant} --workers real)`);
   }
@@ -270,6 +277,8 @@ export async function labUp(progress: Progress = () => undefined, opts: LabUpOpt
     await ensureLabPki(labPaths.pki());
     ensurePveToken();
     saveVariant(opts.variant);
+    writeNodeVersions(kubernetes ? Object.fromEntries(kubeNodeNames.map((n) => [n, kubernetes])) : {});
+    progress(`Kubernetes ${kubernetes ?? DEFAULT_KUBERNETES_VERSION} on every node`);
     if (opts.variant) progress(`variant ${opts.variant}: ${LAB_VARIANTS[opts.variant]}`);
     saveWorkerMode(workers);
     progress(`workers: ${workers} (${WORKER_MODES[workers]})`);
@@ -371,7 +380,7 @@ async function teardown(progress: Progress): Promise<string[]> {
   progress('removing namespaces, links and routes');
   const net = await networkDown();
   done.push(...net.removed);
-  for (const p of [LAB_UP_MARKER, labPaths.supervisorPid(), `${labPaths.supervisorPid()}.booted`, labPaths.processes(), labPaths.profile()]) {
+  for (const p of [LAB_UP_MARKER, labPaths.supervisorPid(), `${labPaths.supervisorPid()}.booted`, labPaths.processes(), labPaths.profile(), labPaths.nodeVersions()]) {
     rmSync(p, { force: true });
   }
   rmSync(labPaths.data(), { recursive: true, force: true });

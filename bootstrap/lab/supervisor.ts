@@ -11,6 +11,8 @@ import { applyVariant, type LabVariant } from './variants.ts';
 import { nodeProcesses, type LabBinaries, type LabSettings, type LabTlsFiles } from './node-components.ts';
 import { controlPlaneNodes, kubeNodeNames, labNode, labPlan } from '../../providers/lab/plan.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
+import { readNodeVersions } from '../../providers/lab/node-versions.ts';
+import { kubernetesBinary } from './build/index.ts';
 import { setNodeLink, tryExecInNode } from './network.ts';
 import { registerNodes } from './node-registration.ts';
 import { LAB_UP_MARKER } from '../../core/safety/destinations.ts';
@@ -67,9 +69,23 @@ export class LabSupervisor implements LabPowerBackend {
     this.procs = new ProcessManager(labPaths.logs(), labPaths.processes());
   }
 
+  /** What a node runs at this boot: its processes with the Kubernetes release it has "installed" (node-versions.json). */
   private specs(node: string) {
-    if (this.isRealWorker(node)) return workerProcesses(node, this.workerContext());
-    return applyVariant(this.config.variant, nodeProcesses(node, { tls: this.config.tls, bin: this.config.bin, settings: this.config.settings, dataDir: labPaths.data() }));
+    const version = readNodeVersions()[node];
+    if (this.isRealWorker(node)) {
+      const ctx = this.workerContext();
+      if (version) ctx.bin = { ...ctx.bin, kubelet: kubernetesBinary('kubelet', version), kubeProxy: kubernetesBinary('kube-proxy', version) };
+      return workerProcesses(node, ctx);
+    }
+    const bin = version
+      ? {
+          ...this.config.bin,
+          kubeApiserver: kubernetesBinary('kube-apiserver', version),
+          kubeControllerManager: kubernetesBinary('kube-controller-manager', version),
+          kubeScheduler: kubernetesBinary('kube-scheduler', version),
+        }
+      : this.config.bin;
+    return applyVariant(this.config.variant, nodeProcesses(node, { tls: this.config.tls, bin, settings: this.config.settings, dataDir: labPaths.data() }));
   }
 
   private isRealWorker(node: string): boolean {

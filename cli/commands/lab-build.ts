@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { buildComponents, componentBinary, COMPONENTS, findRecipe, labBinDir } from '../../bootstrap/lab/build/index.ts';
+import { buildComponents, componentBinary, COMPONENTS, DEFAULT_KUBERNETES_VERSION, findRecipe, kubernetesRecipesAt, labBinDir } from '../../bootstrap/lab/build/index.ts';
+import { UserError } from '../../core/errors.ts';
 import { isUpToDate } from '../../bootstrap/lab/build/go-build.ts';
 import { buildLabImages } from '../../bootstrap/lab/images/lab-images.ts';
 import { requireDebianTools } from '../../bootstrap/lab/images/debian-image.ts';
@@ -23,9 +24,10 @@ export function registerLabBuild(lab: Command): void {
     .option('--only <names>', 'only these components or binaries, comma-separated (e.g. etcd,kwok or kube-apiserver)', list)
     .option('--all', `also the opt-in components (${COMPONENTS.filter((c) => !c.default).map((c) => c.name).join(', ')})`)
     .option('--force', 'rebuild even when the cache is valid')
+    .option('--kubernetes <version>', `build only Kubernetes (control plane, kubelet, kube-proxy) at this release, beside the default ${DEFAULT_KUBERNETES_VERSION}, for \`lab upgrade --to\` (e.g. v1.35.4)`)
     .option('--images', "also build the lab's images for real workers as OCI archives: pause, guestbook (ours), nginx, redis (from Debian's packages), and coredns, metallb-speaker when those components are built")
     .option('--list', 'list the components, their versions and cache state, and build nothing')
-    .action(async (opts: { only?: string[]; all?: boolean; force?: boolean; list?: boolean; images?: boolean }) => {
+    .action(async (opts: { only?: string[]; all?: boolean; force?: boolean; list?: boolean; images?: boolean; kubernetes?: string }) => {
       if (opts.list) {
         const nameWidth = Math.max(...COMPONENTS.map((c) => c.name.length));
         for (const c of COMPONENTS) {
@@ -42,7 +44,11 @@ export function registerLabBuild(lab: Command): void {
       // named before a long build, not after it
       if (opts.images) requireDebianTools();
       const t0 = Date.now();
-      const results = await buildComponents({ only: opts.only, all: opts.all, force: opts.force });
+      if (opts.kubernetes && !/^v\d+\.\d+\.\d+$/.test(opts.kubernetes)) {
+        throw new UserError(`--kubernetes ${opts.kubernetes}: expected a release such as v1.35.4`);
+      }
+      const recipes = opts.kubernetes ? kubernetesRecipesAt(opts.kubernetes) : undefined;
+      const results = await buildComponents({ only: opts.only, all: opts.all, force: opts.force, recipes });
       const built = results.filter((r) => r.status === 'built').length;
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       console.log(

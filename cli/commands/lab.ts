@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { resolveProfilePath } from './run.ts';
+import { openTargetFile } from '../../fixtures/targets/index.ts';
+import { DEFAULT_KUBERNETES_VERSION } from '../../bootstrap/lab/build/index.ts';
 import { labDown, labUp } from '../../bootstrap/lab/lab.ts';
 import { ensureLabPrerequisites } from '../../bootstrap/lab/prerequisites.ts';
 import { labStatus, formatLabStatus } from '../../bootstrap/lab/status.ts';
@@ -50,13 +53,15 @@ export function registerLab(program: Command): void {
     .addOption(
       new Option('--poll-jitter <seconds>', 'ArgoCD reconciliation jitter; upstream default 60').env('CLUSTERPROOF_LAB_POLL_JITTER').argParser(seconds('--poll-jitter', true)),
     )
-    .action(async (opts: { variant?: string; workers?: string; pollInterval?: number; pollJitter?: number }) => {
+    .option('--kubernetes <version>', `the Kubernetes release every node runs (default ${DEFAULT_KUBERNETES_VERSION}; another one is built with \`lab build --kubernetes <version>\`)`)
+    .action(async (opts: { variant?: string; workers?: string; pollInterval?: number; pollJitter?: number; kubernetes?: string }) => {
       await ensureLabPrerequisites({ command: 'node bin/clusterproof.mjs lab up' });
       const started = performance.now();
       const result = await labUp((step) => console.log(`${stamp(started)} ${step}`), {
         variant: parseVariant(opts.variant),
         workers: parseWorkerMode(opts.workers),
         gitops: { pollSeconds: opts.pollInterval, pollJitterSeconds: opts.pollJitter },
+        kubernetes: opts.kubernetes,
       });
       console.log(
         result.alreadyUp
@@ -82,6 +87,31 @@ export function registerLab(program: Command): void {
       const status = await labStatus();
       console.log(opts.json ? JSON.stringify(status, null, 2) : formatLabStatus(status));
       if (!status.up) process.exitCode = ExitCode.checkFailed;
+    });
+
+  lab
+    .command('upgrade')
+    .description(
+      'Roll the lab to another Kubernetes release, one node at a time: control planes first (the VIP holder last: stop, swap ' +
+        'binaries, start, wait /readyz at the new version and etcd healthy), then each worker (cordon, drain through the ' +
+        'Eviction API, kubelet and kube-proxy swapped, Ready at the new version, uncordon, every Deployment whole again). ' +
+        'Build the release first: lab build --kubernetes <version>. The suite upgrade/rolling does the same under probes and load.',
+    )
+    .requiredOption('--to <version>', 'the release, e.g. v1.35.4 (one minor above the lab at most)')
+    .action(async (opts: { to: string }) => {
+      if (!/^v\d+\.\d+\.\d+$/.test(opts.to)) throw new UserError(`--to ${opts.to}: expected a release such as v1.35.4`);
+      const profilePath = resolveProfilePath({ target: 'lab' });
+      const target = await openTargetFile(profilePath);
+      if (!target.upgrade) throw new UserError('the lab offers no rolling upgrade (no node power or etcd access in its profile)', ExitCode.checkFailed);
+      const why = await target.upgrade.cannotReach(opts.to);
+      if (why) throw new UserError(why, /not built/.test(why) ? ExitCode.missingPrerequisite : ExitCode.badInput);
+      const started = performance.now();
+      console.log(`${stamp(started)} versions now: ${Object.entries(await target.upgrade.versions()).map(([n, v]) => `${n} ${v}`).join(', ')}`);
+      const steps = await target.upgrade.run(opts.to, {
+        onStepStart: (node) => console.log(`${stamp(started)} ${node}: upgrading to ${opts.to}`),
+        onStepDone: (s) => console.log(`${stamp(started)} ${s.node}: ${s.from} -> ${s.to} in ${s.seconds.toFixed(1)} s (${s.phases.map((p) => `${p.name} ${p.seconds.toFixed(1)} s`).join('; ')})`),
+      });
+      console.log(`${stamp(started)} lab upgraded to ${opts.to}: ${steps.length} node(s); versions: ${Object.entries(await target.upgrade.versions()).map(([n, v]) => `${n} ${v}`).join(', ')}`);
     });
 
   // internal: started detached by `lab up`, and inside each control-plane namespace by the supervisor

@@ -37,6 +37,8 @@ export interface RunOptions {
   cleanResults?: boolean;
   /** vitest --testNamePattern: only the experiments whose name matches */
   grep?: string;
+  /** the release upgrade/rolling rolls the cluster to (opt-in: it upgrades every node) */
+  upgradeTo?: string;
 }
 
 function loadEngineOption(name: string | undefined): 'embedded' | 'k6' | undefined {
@@ -66,7 +68,8 @@ export async function runSuites(opts: RunOptions): Promise<number> {
   const profilePath = resolveProfilePath(opts);
   const { profile } = await loadProfile(profilePath);
   const lintErrors = lintProfile(profile).filter((f) => f.severity === 'error');
-  const permissions = { destructive: !!opts.destructive, quorumLoss: !!opts.allowQuorumLoss, load: !!opts.load };
+  if (opts.upgradeTo !== undefined && !/^v\d+\.\d+\.\d+$/.test(opts.upgradeTo)) throw new UserError(`--upgrade-to ${opts.upgradeTo}: expected a release such as v1.35.4`);
+  const permissions = { destructive: !!opts.destructive, quorumLoss: !!opts.allowQuorumLoss, load: !!opts.load, upgradeTo: opts.upgradeTo };
   if (opts.dryRun) {
     // a dry run applies nothing, so it shows the plan even for a profile lint rejects, and says so first
     if (lintErrors.length) {
@@ -101,11 +104,12 @@ export async function runSuites(opts: RunOptions): Promise<number> {
   const context: RunContext = {
     profilePath,
     runId,
-    permissions,
+    permissions: { destructive: permissions.destructive, quorumLoss: permissions.quorumLoss, load: permissions.load },
     allowRemote: reachesBeyondLab(profile),
     loadEngine: componentBinary('clusterproof-load', { mustExist: false }),
     loadEngineName: loadEngineOption(opts.loadEngine),
     measurementsFile: opts.measurements ? resolve(opts.measurements) : undefined,
+    upgradeTo: opts.upgradeTo,
   };
   const progressDir = mkdtempSync(join(tmpdir(), 'clusterproof-progress-'));
   const progressFile = join(progressDir, 'events.jsonl');
@@ -185,6 +189,7 @@ export function registerRun(program: Command): void {
     .option('--results <dir>', 'Allure results directory', 'reports/allure-results')
     .option('--measurements <file>', 'append every measured duration (JSON lines) to this file')
     .option('--clean-results', 'empty the results directory first, so the next report shows this run only')
+    .option('--upgrade-to <version>', 'run upgrade/rolling: roll the cluster to this Kubernetes release (the lab: build it first with lab build --kubernetes)')
     .option('-g, --grep <pattern>', 'run only the experiments whose name matches this regular expression (e.g. "webhook")')
     .addHelpText(
       'after',

@@ -104,7 +104,7 @@ export function findDeprecatedRequests(requests: readonly DeprecatedRequest[], f
     if (removed !== undefined && removed > from && removed <= to) {
       out.push(blocker(`${what}: removed in Kubernetes ${r.removedRelease}`, 'find the client in the API server audit log (annotation k8s.io/removed-release) and update it'));
     } else {
-      out.push(warning(`${what}: deprecated${r.removedRelease ? `, removed in ${r.removedRelease}` : ''}`));
+      out.push(warning(`${what}: deprecated, ${r.removedRelease ? `removed in ${r.removedRelease}` : 'no removal release announced'}`));
     }
   }
   return out;

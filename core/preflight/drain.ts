@@ -160,6 +160,17 @@ function reasonsAgainst(pod: PodFacts, node: NodeFacts, nodes: Map<string, NodeF
   return reasons;
 }
 
+/** "cp1: taint X", "cp2: taint X" -> "cp1, cp2: taint X": one line per distinct reason. */
+function groupByNode(reasons: string[]): string[] {
+  const byReason = new Map<string, string[]>();
+  for (const r of new Set(reasons)) {
+    const m = /^([^:\s]+)(?::| is) (.*)$/.exec(r);
+    const [nodeName, rest] = m ? [m[1]!, r.slice(m[1]!.length)] : ['', r];
+    byReason.set(rest, [...(byReason.get(rest) ?? []), nodeName]);
+  }
+  return [...byReason].map(([rest, ns]) => `${ns.filter(Boolean).join(', ')}${rest}`);
+}
+
 const mib = (b: number) => `${Math.round(b / 1048576)} MiB`;
 const running = (p: PodFacts) => p.phase === 'Running' || p.phase === 'Pending';
 
@@ -197,6 +208,25 @@ export function simulateDrain(drained: string, nodes: NodeFacts[], pods: PodFact
       plan.pending.push({ pod: podName(pod), reasons: why.length ? why : ['no other node'] });
     }
   }
+  // a workload whose every replica runs on the drained node moves, but serves nothing until one runs elsewhere
+  const moved = new Map<string, { pods: PodFacts[]; to: Set<string> }>();
+  for (const m of plan.moves) {
+    const p = evicted.find((e) => podName(e) === m.pod)!;
+    const k = ownerName(p);
+    const entry = moved.get(k) ?? { pods: [], to: new Set<string>() };
+    entry.pods.push(p);
+    entry.to.add(m.to);
+    moved.set(k, entry);
+  }
+  for (const [owner, { pods: stuck, to }] of moved) {
+    const first = stuck[0]!;
+    const all = pods.filter((p) => p.namespace === first.namespace && p.owner?.kind === first.owner!.kind && p.owner?.name === first.owner!.name && running(p));
+    if (all.some((p) => p.node !== drained)) continue;
+    plan.findings.push(warning(
+      `draining ${drained} moves every replica of ${owner} (${stuck.length}) to ${[...to].join(', ')}: it serves nothing from the eviction until a replica is ready there`,
+      'run at least two replicas on different nodes (and a PodDisruptionBudget) if it must keep serving through a drain',
+    ));
+  }
   // one finding per workload, counting what keeps running while the node is away
   const byOwner = new Map<string, PodFacts[]>();
   for (const p of evicted.filter((p) => plan.pending.some((x) => x.pod === podName(p)))) {
@@ -209,7 +239,7 @@ export function simulateDrain(drained: string, nodes: NodeFacts[], pods: PodFact
     const all = pods.filter((p) => p.namespace === first.namespace && p.owner?.kind === first.owner!.kind && p.owner?.name === first.owner!.name && running(p));
     const left = all.filter((p) => p.node !== drained).length + plan.moves.filter((m) => all.some((p) => podName(p) === m.pod)).length;
     const wanted = w?.replicas ?? all.length;
-    const reasons = [...new Set(plan.pending.find((x) => x.pod === podName(first))!.reasons)];
+    const reasons = groupByNode(plan.pending.find((x) => x.pod === podName(first))!.reasons);
     const text = `draining ${drained} leaves ${stuck.length} of ${wanted} replicas of ${owner} Pending until ${drained} returns (${left} keep running): ${reasons.join('; ')}`;
     plan.findings.push(left === 0 ? blocker(`${text}; the workload has no replica left`, 'spread the replicas so another node can take one, or accept the outage') : warning(text));
   }

@@ -54,8 +54,14 @@ export function checkUpgradePath(inv: Inventory, to: UpgradeTargets): CheckOutco
   const findings: Finding[] = [];
   const apis = parsed(inv.apiservers);
   const kubelets = parsed(inv.kubelets);
-  const unreadable = [...inv.apiservers, ...inv.kubelets].filter((n) => !parseReported(n.version));
-  for (const n of unreadable) findings.push(blocker(`${n.node} reports version "${n.version}", which is not a Kubernetes version`));
+  for (const n of inv.apiservers.filter((n) => !parseReported(n.version))) {
+    findings.push(blocker(`the API server on ${n.node} reports version "${n.version}", which is not a Kubernetes version`));
+  }
+  // a node whose kubelet is not Kubernetes' (kwok's fake nodes report "kwok-v0.8.0") has no kubelet to upgrade
+  const notKubelets = inv.kubelets.filter((n) => !parseReported(n.version));
+  if (notKubelets.length) {
+    findings.push(warning(`${notKubelets.map((n) => n.node).join(', ')} report kubelet version ${[...new Set(notKubelets.map((n) => `"${n.version}"`))].join(', ')}: no Kubernetes kubelet runs there, so the skew policy is not checked for them`));
+  }
   if (!apis.length) {
     findings.push(blocker('no API server answered GET /version directly: the current version is unknown'));
     return { summary: 'current version unknown', findings, evidence: { inventory: inv } };

@@ -155,6 +155,9 @@ export const Slo = z
     gitopsPollConvergenceSeconds: seconds.describe('git push without a webhook → app Synced at that commit and Healthy'),
     selfHealSeconds: seconds.describe('live drift from git → reverted by ArgoCD self-heal'),
     loadBalancerFailoverSeconds: seconds.describe('LoadBalancer IP owner lost → the IP answers from another node'),
+    upgradeApiGapSeconds: seconds
+      .default(10)
+      .describe('rolling Kubernetes upgrade → the longest stretch /readyz does not answer through the VIP (the VIP holder restarts once)'),
     load: z
       .strictObject({
         p95Ms: z.number().positive().describe('95th percentile latency in milliseconds under steady load'),

@@ -11,6 +11,8 @@ export interface Permissions {
   quorumLoss: boolean;
   /** load against the profile's service addresses on a non-lab target (--load) */
   load?: boolean;
+  /** `run --upgrade-to`: the release a rolling-upgrade suite may roll the cluster to */
+  upgradeTo?: string;
 }
 
 export type Verdict = { allowed: true } | { allowed: false; reason: string };

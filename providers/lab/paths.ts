@@ -14,4 +14,6 @@ export const labPaths = {
   supervisorPid: () => join(labStateDir(), 'supervisor.pid'),
   processes: () => join(labStateDir(), 'processes.json'),
   lock: () => join(labStateDir(), 'lab.lock'),
+  /** node -> the Kubernetes release it boots, where it differs from the lab's build default (lab up --kubernetes, lab upgrade) */
+  nodeVersions: () => join(labStateDir(), 'node-versions.json'),
 };

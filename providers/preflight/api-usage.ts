@@ -18,7 +18,7 @@ interface ManifestObject {
   metadata?: { name?: string; namespace?: string };
 }
 
-/** Every object each Application's path renders at the commit it deploys (one clone per repository). */
+/** Every object each Application's path renders at the commit ArgoCD syncs it to (one clone per repository). */
 export async function manifestUses(apps: AppStatus[], opts: { allowRemote?: boolean } = {}): Promise<{ uses: ApiUse[]; objects: number; read: string[] }> {
   const uses: ApiUse[] = [];
   const read: string[] = [];
@@ -30,7 +30,9 @@ export async function manifestUses(apps: AppStatus[], opts: { allowRemote?: bool
     const repo = await new GitRepo(url, branch, opts).clone();
     try {
       for (const app of repoApps) {
-        const revision = app.deployedRevision ?? app.revision;
+        // the commit ArgoCD renders and syncs to (its branch head as last resolved); the same as the deployed one
+        // once converged, and the one that matters when it is not
+        const revision = app.revision ?? app.deployedRevision;
         if (revision) await repo.checkout(revision);
         const at = `${app.name}@${(revision ?? branch).slice(0, 12)}`;
         read.push(`${at}:${app.path}`);

@@ -62,12 +62,22 @@ describe('run plan and blast-radius guard', () => {
     expect(quorum.status).toBe('run');
     expect(quorum.faults.find((f) => f.quorumLoss)).toMatchObject({ verdict: 'refused', reason: expect.stringMatching(/--allow-quorum-loss/) });
     const everything = planRun(profile, seedPath, CATALOGUE, { destructive: true, quorumLoss: true });
-    expect(everything.flatMap((p) => p.faults).filter((f) => f.verdict !== 'allowed')).toMatchObject([{ action: 'load', reason: expect.stringMatching(/needs --load/) }]);
+    expect(everything.filter((p) => p.status !== 'skip').flatMap((p) => p.faults).filter((f) => f.verdict !== 'allowed')).toMatchObject([{ action: 'load', reason: expect.stringMatching(/needs --load/) }]);
     expect(planRun(profile, seedPath, CATALOGUE, { destructive: true, quorumLoss: true, load: true }).flatMap((p) => p.faults).every((f) => f.verdict === 'allowed')).toBe(true);
 
     const text = formatPlan(profile.metadata.name, plain);
     expect(text).toMatch(/REFUSED ha\/etcd-quorum/);
     expect(text).toMatch(/power-off the etcd leader/);
+  });
+
+  test('the rolling upgrade is opt-in: skipped without --upgrade-to, saying why; planned with it', () => {
+    const profile = seedWithEtcdAccess();
+    const without = planRun(profile, seedPath, CATALOGUE, { destructive: true, quorumLoss: false }).find((p) => p.suite.id === 'upgrade/rolling')!;
+    expect(without).toMatchObject({ status: 'skip', reason: 'opt-in: give --upgrade-to <version> (it upgrades every node of the cluster for good)' });
+    const withIt = planRun(profile, seedPath, CATALOGUE, { destructive: true, quorumLoss: false, load: true, upgradeTo: 'v1.35.4' }).find((p) => p.suite.id === 'upgrade/rolling')!;
+    expect(withIt.status).toBe('run');
+    expect(formatPlan('seed', [withIt])).toMatch(/fault +upgrade every node, one at a time/);
+    expect(planRun(profile, seedPath, CATALOGUE, { destructive: false, quorumLoss: false, upgradeTo: 'v1.35.4' }).find((p) => p.suite.id === 'upgrade/rolling')!.status).toBe('refused');
   });
 
   test('a freeze is planned as a node-down fault: refused without --destructive, printed with its undo', () => {

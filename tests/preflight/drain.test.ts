@@ -41,15 +41,23 @@ describe('drain simulation', () => {
       expect(f.severity).toBe('warning');
       expect(f.message).toContain(`draining ${drained} leaves 1 of 2 replicas of Deployment app1-nginx/nginx Pending until ${drained} returns (1 keep running)`);
       expect(f.message).toContain(`${other}: required podAntiAffinity (topologyKey kubernetes.io/hostname, app=nginx) of Deployment app1-nginx/nginx`);
-      expect(f.message).toContain('cp1: taint node-role.kubernetes.io/control-plane:NoSchedule not tolerated');
+      expect(f.message).toContain('cp1, cp2, cp3: taint node-role.kubernetes.io/control-plane:NoSchedule not tolerated');
     }
   });
 
-  test('a pod without anti-affinity moves to the other worker and nothing is reported', () => {
+  test('a single replica moves to the other worker, with a warning that it serves nothing meanwhile', () => {
     const redis = pod('redis-a', 'w1', { namespace: 'app2-redis', labels: { app: 'redis' }, owner: { kind: 'Deployment', name: 'redis' }, requiredAntiAffinity: [] });
     const plan = simulateDrain('w1', nodes, [redis], [], [{ kind: 'Deployment', namespace: 'app2-redis', name: 'redis', replicas: 1 }]);
-    expect(plan.findings).toEqual([]);
     expect(plan.moves).toEqual([{ pod: 'app2-redis/redis-a', to: 'w2' }]);
+    expect(plan.findings.map((f) => `${f.severity}: ${f.message}`)).toEqual([
+      'warning: draining w1 moves every replica of Deployment app2-redis/redis (1) to w2: it serves nothing from the eviction until a replica is ready there',
+    ]);
+  });
+
+  test('replicas spread over both workers move without a finding', () => {
+    const web = (name: string, n: string) => pod(name, n, { namespace: 'web', labels: { app: 'web' }, owner: { kind: 'Deployment', name: 'web' }, requiredAntiAffinity: [] });
+    const plan = simulateDrain('w1', nodes, [web('web-a', 'w1'), web('web-b', 'w2')], [], [{ kind: 'Deployment', namespace: 'web', name: 'web', replicas: 2 }]);
+    expect(plan.findings).toEqual([]);
   });
 
   test('a workload whose every replica is stuck on the drained node blocks', () => {

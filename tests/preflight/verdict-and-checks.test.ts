@@ -74,7 +74,7 @@ describe('gitops, certificates, etcd', () => {
 describe('timings against the last good run', () => {
   const run = (id: string, at: string, seconds: number | null, status = 'passed'): RunMeasurements => ({
     run: { id, at },
-    tests: [{ key: 'k1', path: ['ha', 'vip-failover', 'hard power-off'], status, measurements: [{ name: 'recovery', seconds: seconds as number, sloSeconds: 75, sloName: 'slo.vipFailoverHardSeconds' }] }],
+    tests: [{ key: 'k1', path: ['ha', 'vip-failover', 'hard power-off'], status, measurements: [{ name: 'recovery', seconds: seconds as number, sloSeconds: 75, sloName: 'slo.vipFailoverHardSeconds', outcome: 'ok' }] }],
   });
 
   test('a regression beyond the tolerance blocks, naming both figures', () => {

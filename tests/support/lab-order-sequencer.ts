@@ -10,6 +10,8 @@ const ORDER: Array<[RegExp, number]> = [
   [/tests\/lab\/(network|pki)\.test\.ts$/, 0],
   [/tests\/lab\/lab-up\.test\.ts$/, 2],
   [/tests\/lab\/(suites-on-lab|addons-dry-run|k6-operator-dry-run)\.test\.ts$/, 3],
+  // preflight on the normal lab, after the suites whose results its timings check reads, before any lab variant
+  [/tests\/(lab\/preflight-on-lab|negative\/preflight-no-go)\.test\.ts$/, 3.5],
   [/tests\/negative\//, 4],
   // brings the lab up with real workers and leaves it so: the lab-down test then proves their teardown too
   [/tests\/lab\/real-workers\.test\.ts$/, 5],

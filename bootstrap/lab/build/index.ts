@@ -8,12 +8,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Listr } from 'listr2';
 import { ExitCode, MissingPrerequisiteError, UserError } from '../../../core/errors.ts';
-import { COMPONENTS, type ComponentRecipe } from './components.ts';
+import { COMPONENTS, DEFAULT_KUBERNETES_VERSION, kubernetesRecipesAt, type ComponentRecipe } from './components.ts';
 import { buildRecipe, findGo, isUpToDate, type GoToolchain } from './go-build.ts';
 import { KWOK_STAGES } from './kwok-stages.ts';
 import { buildPaths, cacheDir, labBinDir } from '../../../core/build-cache.ts';
 
-export { cacheDir, labBinDir, COMPONENTS };
+export { cacheDir, labBinDir, COMPONENTS, DEFAULT_KUBERNETES_VERSION, kubernetesRecipesAt };
 export type { ComponentRecipe };
 
 export interface BuildEvent {
@@ -42,6 +42,8 @@ export interface BuildOptions {
   only?: string[];
   /** every recipe, not only the default set */
   all?: boolean;
+  /** exactly these recipes (e.g. another Kubernetes release: kubernetesRecipesAt), instead of `only`/`all` */
+  recipes?: ComponentRecipe[];
   /** rebuild even when the cache is valid */
   force?: boolean;
   onProgress?: (e: BuildEvent) => void;
@@ -64,7 +66,8 @@ function knownNames(): string {
 }
 
 /** The recipes selected by `only` (or the default set); unknown names are a UserError listing the known ones. */
-export function selectComponents(opts: Pick<BuildOptions, 'only' | 'all'> = {}): ComponentRecipe[] {
+export function selectComponents(opts: Pick<BuildOptions, 'only' | 'all' | 'recipes'> = {}): ComponentRecipe[] {
+  if (opts.recipes) return opts.recipes;
   if (opts.only && opts.only.length > 0) {
     const chosen = new Set<ComponentRecipe>();
     for (const name of opts.only) {
@@ -92,6 +95,20 @@ export function componentBinary(name: string, opts: { mustExist?: boolean } = {}
       `${name} (${r.name} ${r.version}) is not built: ${path} does not exist.`,
       `node bin/clusterproof.mjs lab build${r.default ? '' : ` --only ${r.name}`}`,
     );
+  }
+  return path;
+}
+
+/**
+ * A Kubernetes binary (kube-apiserver, kubelet, ...) of a given release, as `lab build --kubernetes` builds it beside
+ * the default one; a missing build names the command.
+ */
+export function kubernetesBinary(name: string, version: string): string {
+  const recipe = kubernetesRecipesAt(version).find((r) => r.binaries.some((b) => b.name === name));
+  if (!recipe) throw new Error(`kubernetesBinary: ${name} is not a Kubernetes binary the lab builds`);
+  const path = join(buildPaths.binDir(recipe), name);
+  if (!existsSync(path)) {
+    throw new MissingPrerequisiteError(`${name} ${version} is not built: ${path} does not exist.`, `node bin/clusterproof.mjs lab build --kubernetes ${version}`);
   }
   return path;
 }

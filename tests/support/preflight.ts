@@ -1,0 +1,40 @@
+/** Running `clusterproof preflight` on the lab from the tests, and the measurement history its timings check reads. */
+import { cpSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { amendResults } from '../../core/report/amend.ts';
+import { DEFAULT_TOLERANCE } from '../../core/report/trends.ts';
+import { labPaths } from '../../providers/lab/paths.ts';
+import { runCli } from './cli.ts';
+
+/** The lab runs Kubernetes 1.34: the next minor. */
+export const NEXT_MINOR = 'kubernetes=1.35.x';
+
+export interface JsonReport {
+  verdict: string;
+  blockers: number;
+  checks: Array<{ id: string; status: string; summary: string; findings: Array<{ severity: string; message: string }>; evidence: Record<string, any> }>;
+}
+
+/** The measurement history `clusterproof report` keeps, built from the suites-on-lab results of this run. */
+export function historyFromSuitesOnLab(): string {
+  const results = join(labPaths.logs(), 'suites-on-lab-results');
+  if (!existsSync(results) || !readdirSync(results).some((f) => f.endsWith('-result.json'))) {
+    throw new Error(`no suites-on-lab results in ${results}: tests/lab/suites-on-lab.test.ts runs before this test and leaves them`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'preflight-history-'));
+  cpSync(results, join(dir, 'results'), { recursive: true });
+  const history = join(dir, 'measurements.jsonl');
+  amendResults(join(dir, 'results'), { measurementHistory: history, tolerance: DEFAULT_TOLERANCE });
+  return history;
+}
+
+/** `clusterproof preflight --target lab --to NEXT_MINOR --json` as a user runs it, its JSON parsed. */
+export async function preflightJson(args: string[]): Promise<{ code: number; report: JsonReport }> {
+  const dir = mkdtempSync(join(tmpdir(), 'preflight-out-'));
+  const { code, output } = await runCli(['preflight', '--target', 'lab', '--to', NEXT_MINOR, '--json', '--snapshot-dir', join(dir, 'snapshots'), ...args]);
+  // stdout is the JSON alone; progress went to stderr (both are in `output`, JSON last)
+  const json = output.slice(output.indexOf('{\n  "verdict"'), output.lastIndexOf('\n}') + 2);
+  return { code, report: JSON.parse(json) as JsonReport };
+}
+
