@@ -19,6 +19,8 @@ const ORDER: Array<[RegExp, number]> = [
   [/tests\/lab\/node-freeze\.test\.ts$/, 6],
   // builds a report from the results the suites and a negative control left on the lab, and opens it in chromium
   [/tests\/report\/report-in-browser\.test\.ts$/, 7],
+  // opt-in: leaves the lab upgraded, so only the teardown comes after it
+  [/tests\/lab\/upgrade-rehearsal\.test\.ts$/, 8],
   [/tests\/lab\/lab-down\.test\.ts$/, 9],
 ];
 
