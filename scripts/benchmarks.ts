@@ -214,8 +214,8 @@ async function main() {
   // the real-workers section is measured by scripts/benchmarks-real-workers.ts: keep it
   const file = join(root, 'docs', 'BENCHMARKS.md');
   const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  // so are the sections scripts/benchmarks-real-workers.ts and scripts/benchmarks-load.ts measure
-  const kept = [/<!-- real-workers:start -->[\s\S]*?<!-- real-workers:end -->/, /<!-- load:start -->[\s\S]*?<!-- load:end -->/]
+  // so are the sections scripts/benchmarks-real-workers.ts, scripts/benchmarks-load.ts and scripts/benchmarks-upgrade.ts measure
+  const kept = [/<!-- real-workers:start -->[\s\S]*?<!-- real-workers:end -->/, /<!-- load:start -->[\s\S]*?<!-- load:end -->/, /<!-- upgrade:start -->[\s\S]*?<!-- upgrade:end -->/]
     .map((re) => re.exec(previous)?.[0])
     .filter(Boolean)
     .join('\n\n');
