@@ -79,7 +79,7 @@ export function preflightChecks(target: Target, s: PreflightSettings): Check[] {
       title: 'versions and upgrade path',
       async run() {
         const components: Record<string, () => Promise<string>> = {};
-        if (target.argocd) components.argocd = () => target.argocd!.apiVersion();
+        if (target.argocd) components.argocd = () => target.argocd!.apiVersion(2000);
         const { inventory, unreachable } = await readInventory(target.kube, controlPlanes(target), { ...remote, components });
         shared.inventory = inventory;
         const outcome = checkUpgradePath(inventory, s.to);
