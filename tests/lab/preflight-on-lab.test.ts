@@ -52,7 +52,7 @@ describe.skipIf(skip)('preflight on the lab', () => {
       expect.stringMatching(/^API server serving certificate \(198\.18\.40\.60:6443\)$/),
     ]);
     expect(byId.timings!.status).toBe('passed');
-    expect(byId.timings!.evidence.measurements.length).toBeGreaterThan(3);
+    expect(byId.timings!.evidence.measurements.length).toBeGreaterThan(0);
 
     const results = readdirSync(allure).filter((f) => f.endsWith('-result.json'));
     expect(results).toHaveLength(7);
