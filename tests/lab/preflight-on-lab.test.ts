@@ -12,12 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { labSkipReason } from '../support/lab-prereqs.ts';
-import { historyFromSuitesOnLab, NEXT_MINOR, preflightJson } from '../support/preflight.ts';
+import { appsConverged, historyFromSuitesOnLab, NEXT_MINOR, preflightJson } from '../support/preflight.ts';
 
 const skip = labSkipReason();
 
 describe.skipIf(skip)('preflight on the lab', () => {
   test(`preflight --target lab --to ${NEXT_MINOR}: GO, with every check, its evidence and the lab's expected warnings`, async () => {
+    // as a user would: after the suites, the last experiment's rollout must settle before asking for a verdict
+    await appsConverged();
     const history = historyFromSuitesOnLab();
     const allure = mkdtempSync(join(tmpdir(), 'preflight-allure-'));
     const { code, report } = await preflightJson(['--history', history, '--allure-results', allure]);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { amendResults } from '../../core/report/amend.ts';
 import { DEFAULT_TOLERANCE } from '../../core/report/trends.ts';
+import { openTargetFile } from '../../fixtures/targets/index.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { runCli } from './cli.ts';
 
@@ -38,3 +39,18 @@ export async function preflightJson(args: string[]): Promise<{ code: number; rep
   return { code, report: JSON.parse(json) as JsonReport };
 }
 
+
+/** Waits until every Application of the lab is Synced and Healthy (a suite's last rollout may still be settling). */
+export async function appsConverged(timeoutMs = 180_000): Promise<void> {
+  const target = await openTargetFile(labPaths.profile());
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const apps = await target.argocd!.list().catch((e: Error) => (last = e.message, []));
+    const off = apps.filter((a) => a.sync !== 'Synced' || a.health !== 'Healthy');
+    if (apps.length && !off.length) return;
+    if (apps.length) last = off.map((a) => `${a.name} ${a.sync}/${a.health}`).join(', ');
+    if (Date.now() > deadline) throw new Error(`the lab's Applications did not converge within ${timeoutMs / 1000} s: ${last}`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
