@@ -6,7 +6,6 @@
  * guestbook needs its single redis, and when redis ran there the app is down until it is rescheduled. A client sends one request after another through the
  * address the whole time: the requests that failed and the longest outage it saw are reported.
  */
-import * as k8s from '@kubernetes/client-node';
 import { attachText } from '../../core/report/attach.ts';
 import { eventually, failed, pending, succeeded } from '../../fixtures/expect/expectation.ts';
 import { nodesBackSince } from '../../fixtures/checks.ts';
@@ -14,22 +13,8 @@ import { widened } from '../../fixtures/slo.ts';
 import { watchHttp } from '../../fixtures/watchers/http-watch.ts';
 import { describeSuite, figure, skipBecause, test } from '../../fixtures/test.ts';
 import { l2Announcements } from '../../providers/metallb/l2-status.ts';
-import { announcedAndAnswering, answers, names } from '../../fixtures/metallb-steady.ts';
-import type { KubeAccess } from '../../providers/kube.ts';
+import { announcedAndAnswering, answers, endpointsByNode, names } from '../../fixtures/metallb-steady.ts';
 import { suite } from '../catalogue.ts';
-
-/** Where the Service's ready endpoints are, e.g. "ready endpoints: 3 on w1": why a Service does not answer. */
-async function endpointsByNode(kube: KubeAccess, ref: { namespace: string; name: string }): Promise<string> {
-  const api = kube.config.makeApiClient(k8s.DiscoveryV1Api);
-  const slices = await api.listNamespacedEndpointSlice({ namespace: ref.namespace, labelSelector: `kubernetes.io/service-name=${ref.name}` });
-  const byNode = new Map<string, number>();
-  for (const e of slices.items.flatMap((s) => s.endpoints)) {
-    if (e.conditions?.ready === false) continue;
-    byNode.set(e.nodeName ?? '?', (byNode.get(e.nodeName ?? '?') ?? 0) + 1);
-  }
-  const total = [...byNode.values()].reduce((a, b) => a + b, 0);
-  return total ? `ready endpoints: ${[...byNode].map(([n, c]) => `${c} on ${n}`).join(', ')}` : 'no ready endpoint';
-}
 
 describeSuite(suite('ha/lb-failover'), () => {
   test('the LoadBalancer address moves to another node when its announcer loses power, and the Service answers again', async ({

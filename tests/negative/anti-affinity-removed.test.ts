@@ -29,6 +29,14 @@ async function nginxPods(target: Target) {
   );
 }
 
+/** e.g. "nginx-abc@w1 Running" or "nginx-def unscheduled: 0/3 nodes are available: …": why it is not there yet. */
+function podState(p: k8s.V1Pod): string {
+  const unscheduled = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status !== 'True');
+  if (unscheduled) return `${p.metadata?.name} unscheduled: ${unscheduled.message ?? unscheduled.reason ?? '?'}`;
+  const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
+  return `${p.metadata?.name}@${p.spec?.nodeName} ${p.status?.phase}${waiting ? ` (${waiting.reason}: ${waiting.message ?? ''})` : ''}`;
+}
+
 describe.skipIf(skip)('negative control: nginx without anti-affinity', () => {
   let target: Target;
   const original = () => structuredClone(appManifests('app1-nginx').find((o) => o.kind === 'Deployment') as k8s.V1Deployment);
@@ -51,7 +59,7 @@ describe.skipIf(skip)('negative control: nginx without anti-affinity', () => {
       async () => {
         const pods = await nginxPods(target);
         const onW1 = pods.filter((p) => p.spec?.nodeName === 'w1' && p.status?.phase === 'Running');
-        return onW1.length === 2 && pods.length === 2 ? succeeded() : pending(pods.map((p) => `${p.metadata?.name}@${p.spec?.nodeName}`).join(' '));
+        return onW1.length === 2 && pods.length === 2 ? succeeded() : pending(pods.map(podState).join('; '));
       },
       { timeoutMs: 90_000 },
     );
