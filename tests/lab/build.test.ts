@@ -18,7 +18,7 @@ import {
   labBinDir,
   selectComponents,
 } from '../../bootstrap/lab/build/index.ts';
-import type { ComponentRecipe } from '../../bootstrap/lab/build/components.ts';
+import { DEFAULT_KUBERNETES_VERSION, type ComponentRecipe } from '../../bootstrap/lab/build/components.ts';
 import { buildRecipe, findGo, isUpToDate, recipeHash } from '../../bootstrap/lab/build/go-build.ts';
 
 const ci = process.env.CI === 'true';
@@ -68,10 +68,10 @@ describe('recipes', () => {
 
   test('the Kubernetes wrapper pins all 31 staging modules and stamps the version in both version packages', () => {
     const k8s = COMPONENTS.find((c) => c.name === 'kubernetes')!;
-    expect(k8s.version).toBe('v1.34.4');
+    expect(k8s.version).toBe(DEFAULT_KUBERNETES_VERSION);
     expect(k8s.goMod.match(/^\tk8s\.io\/[a-z-]+ => k8s\.io\/[a-z-]+ v0\.34\.4$/gm)).toHaveLength(31);
     for (const p of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
-      expect(k8s.ldflags).toContain(`-X ${p}.gitVersion=v1.34.4`);
+      expect(k8s.ldflags).toContain(`-X ${p}.gitVersion=${DEFAULT_KUBERNETES_VERSION}`);
       expect(k8s.ldflags).toContain(`-X ${p}.gitMajor=1`);
       expect(k8s.ldflags).toContain(`-X ${p}.gitMinor=34`);
     }
@@ -154,9 +154,9 @@ describe('built components', async () => {
   test('each binary reports its upstream version', (ctx) => {
     if (skipReason) return ctx.skip(skipReason);
     for (const b of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
-      expect(output(componentBinary(b), ['--version']).trim()).toBe('Kubernetes v1.34.4');
+      expect(output(componentBinary(b), ['--version']).trim()).toBe(`Kubernetes ${DEFAULT_KUBERNETES_VERSION}`);
     }
-    expect(output(componentBinary('kubectl'), ['version', '--client'])).toContain('Client Version: v1.34.4');
+    expect(output(componentBinary('kubectl'), ['version', '--client'])).toContain(`Client Version: ${DEFAULT_KUBERNETES_VERSION}`);
     expect(output(componentBinary('etcd'), ['--version'])).toMatch(/^etcd Version: 3\.6\.\d+$/m);
     expect(output(componentBinary('etcdctl'), ['version'])).toMatch(/^etcdctl version: 3\.6\.\d+$/m);
     expect(output(componentBinary('kwok'), ['--version'])).toMatch(/^kwok version v0\.8\.0 /);

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { labSkipReason } from '../support/lab-prereqs.ts';
-import { appsConverged, historyFromSuitesOnLab, NEXT_MINOR, preflightJson } from '../support/preflight.ts';
+import { DEFAULT_KUBERNETES_VERSION } from '../../bootstrap/lab/build/index.ts';
+import { appsConverged, historyFromSuitesOnLab, NEXT_MINOR, NEXT_MINOR_VERSION, preflightJson } from '../support/preflight.ts';
 
 const skip = labSkipReason();
 
@@ -30,8 +31,8 @@ describe.skipIf(skip)('preflight on the lab', () => {
     expect(code).toBe(0);
 
     expect(byId['gitops-converged']!.summary).toBe('4 of 4 Applications Synced and Healthy');
-    expect(byId['upgrade-path']!.evidence.hops).toEqual(['1.35.x']);
-    expect(byId['upgrade-path']!.evidence.inventory.apiservers.map((a: { version: string }) => a.version)).toEqual(['v1.34.4', 'v1.34.4', 'v1.34.4']);
+    expect(byId['upgrade-path']!.evidence.hops).toEqual([NEXT_MINOR_VERSION]);
+    expect(byId['upgrade-path']!.evidence.inventory.apiservers.map((a: { version: string }) => a.version)).toEqual([DEFAULT_KUBERNETES_VERSION, DEFAULT_KUBERNETES_VERSION, DEFAULT_KUBERNETES_VERSION]);
     expect(byId['upgrade-path']!.findings.map((f) => f.message)).toEqual(['cp1, cp2, cp3 report kubelet version "kwok-v0.8.0": no Kubernetes kubelet runs there, so the skew policy is not checked for them']);
     expect(byId['api-removals']!.evidence.manifests.read).toHaveLength(4);
     expect(byId['api-removals']!.evidence.manifests.objects).toBeGreaterThan(5);

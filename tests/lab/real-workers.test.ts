@@ -16,7 +16,7 @@ import { eventually, pending, succeeded } from '../../fixtures/expect/expectatio
 import { nodesReady } from '../../fixtures/checks.ts';
 import { openTargetFile as openTarget, type Target } from '../../fixtures/targets/index.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
-import { componentBinary } from '../../bootstrap/lab/build/index.ts';
+import { componentBinary, DEFAULT_KUBERNETES_VERSION } from '../../bootstrap/lab/build/index.ts';
 import { workerCgroup, execInWorker } from '../../bootstrap/lab/worker/worker-node.ts';
 import { egressGuarded } from '../../bootstrap/lab/worker/egress-guard.ts';
 import { mountNsFile, isMountPoint } from '../../bootstrap/lab/worker/mount-namespace.ts';
@@ -50,7 +50,7 @@ describe.skipIf(skip)(`the lab with real workers${skip ? ` (skipped: ${skip})` :
     const nodes = await target.kube.nodes();
     const info = (name: string) => nodes.find((n) => n.metadata?.name === name)!.status!.nodeInfo!;
     for (const w of ['w1', 'w2']) {
-      expect(info(w).kubeletVersion).toBe('v1.34.4');
+      expect(info(w).kubeletVersion).toBe(DEFAULT_KUBERNETES_VERSION);
       expect(info(w).containerRuntimeVersion).toBe('containerd://2.0.14');
     }
     expect(info('cp1').kubeletVersion).toMatch(/kwok/);

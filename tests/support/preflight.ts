@@ -2,14 +2,16 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_KUBERNETES_VERSION } from '../../bootstrap/lab/build/index.ts';
 import { amendResults } from '../../core/report/amend.ts';
 import { DEFAULT_TOLERANCE } from '../../core/report/trends.ts';
 import { openTargetFile } from '../../fixtures/targets/index.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { runCli } from './cli.ts';
 
-/** The lab runs Kubernetes 1.34: the next minor. */
-export const NEXT_MINOR = 'kubernetes=1.35.x';
+/** The minor after the lab's default Kubernetes release (v1.36.3 → "1.37.x"). */
+export const NEXT_MINOR_VERSION = `1.${Number(DEFAULT_KUBERNETES_VERSION.split('.')[1]) + 1}.x`;
+export const NEXT_MINOR = `kubernetes=${NEXT_MINOR_VERSION}`;
 
 export interface JsonReport {
   verdict: string;
