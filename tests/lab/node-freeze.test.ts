@@ -32,26 +32,19 @@ function skipReason(): string | undefined {
 }
 const skip = skipReason();
 
-/** The state letter of /proc/PID/stat (R, S, D, T, ...), or 'gone'. */
-function procState(pid: number): string {
+/** A process's comm, state letter (R, S, D, T, ...) and parent pid, from /proc/PID/stat; undefined once it is gone. */
+function procInfo(pid: number): { comm: string; state: string; ppid: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
-  } catch {
-    return 'gone';
-  }
-}
-
-/** comm and parent pid of a process (from /proc/PID/stat), or undefined once it is gone. */
-function procInfo(pid: number): { comm: string; ppid: number } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ppid: Number(fields[1]) };
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), state: state!, ppid: Number(ppid) };
   } catch {
     return undefined;
   }
 }
+
+/** The state letter of a process, or 'gone'. */
+const procState = (pid: number): string => procInfo(pid)?.state ?? 'gone';
 
 /**
  * The node's lasting processes: every containerd shim and each container's own processes under it. Helpers that the
@@ -61,8 +54,9 @@ function procInfo(pid: number): { comm: string; ppid: number } | undefined {
 function lastingProcesses(pids: number[]): Map<number, string> {
   const info = new Map(pids.map((p) => [p, procInfo(p)] as const));
   const shims = new Set(pids.filter((p) => info.get(p)?.comm.startsWith('containerd-shim')));
+  // a container's processes descend from its shim, all within the node's cgroup: walk up the parents listed there
   const underShim = (p: number): boolean => {
-    for (let cur = info.get(p)?.ppid, depth = 0; cur && depth < 32; cur = info.get(cur)?.ppid ?? procInfo(cur)?.ppid, depth++) if (shims.has(cur)) return true;
+    for (let cur = info.get(p)?.ppid; cur !== undefined; cur = info.get(cur)?.ppid) if (shims.has(cur)) return true;
     return false;
   };
   return new Map(pids.filter((p) => shims.has(p) || underShim(p)).map((p) => [p, info.get(p)?.comm ?? '?'] as const));

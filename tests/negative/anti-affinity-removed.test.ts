@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually, pending, succeeded } from '../../fixtures/expect/expectation.ts';
 import { openTargetFile as openTarget, type Target } from '../../fixtures/targets/index.ts';
 import { appManifests } from '../../bootstrap/gitops/apps.ts';
+import { describePodState } from '../../fixtures/workloads.ts';
 import { labPaths } from '../../providers/lab/paths.ts';
 import { labSkipReason } from '../support/lab-prereqs.ts';
 import { negativeResultsArgs } from '../support/negative-results.ts';
@@ -27,14 +28,6 @@ async function nginxPods(target: Target) {
   return (await target.kube.core.listNamespacedPod({ namespace: 'app1-nginx', labelSelector: 'app.kubernetes.io/name=nginx' })).items.filter(
     (p) => !p.metadata?.deletionTimestamp,
   );
-}
-
-/** e.g. "nginx-abc@w1 Running" or "nginx-def unscheduled: 0/3 nodes are available: …": why it is not there yet. */
-function podState(p: k8s.V1Pod): string {
-  const unscheduled = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status !== 'True');
-  if (unscheduled) return `${p.metadata?.name} unscheduled: ${unscheduled.message ?? unscheduled.reason ?? '?'}`;
-  const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
-  return `${p.metadata?.name}@${p.spec?.nodeName} ${p.status?.phase}${waiting ? ` (${waiting.reason}: ${waiting.message ?? ''})` : ''}`;
 }
 
 describe.skipIf(skip)('negative control: nginx without anti-affinity', () => {
@@ -59,7 +52,7 @@ describe.skipIf(skip)('negative control: nginx without anti-affinity', () => {
       async () => {
         const pods = await nginxPods(target);
         const onW1 = pods.filter((p) => p.spec?.nodeName === 'w1' && p.status?.phase === 'Running');
-        return onW1.length === 2 && pods.length === 2 ? succeeded() : pending(pods.map(podState).join('; '));
+        return onW1.length === 2 && pods.length === 2 ? succeeded() : pending(pods.map(describePodState).join('; '));
       },
       { timeoutMs: 90_000 },
     );
